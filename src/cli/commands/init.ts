@@ -1,0 +1,80 @@
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { PROJECT_DIR } from "../../config/load.ts";
+import { gitMaybe } from "../../util/git.ts";
+import { CliError, workDir } from "../context.ts";
+
+export const EXAMPLE_ROUTINE = `---
+# A nightshift routine: settings in this YAML block, the agent's instructions below it.
+# Full reference: "Routine files" in nightshift's README.
+description: Find one small, safe improvement and propose it as a draft pull request
+agent: claude-code            # claude-code | codex | command
+# model: claude-sonnet-4-5    # the agent CLI's default model when omitted
+repos: ["."]                  # "." is this repository; other local repositories by path
+triggers: []                  # fired by \`nightshift serve\`, e.g.:
+#  - schedule: daily          # hourly | daily | weekdays | weekly | a 5-field cron
+#    at: "03:00"
+#    timezone: Europe/Berlin
+branch_prefix: nightshift/    # the only branches this routine may push to
+timeout: 30m                  # the agent and its children are stopped after this
+max_turns: 40
+# allowed_tools: [Bash, Edit, Read, Write, Glob, Grep]
+environment: default
+enabled: true
+---
+Read the README and skim the code of this repository. Find one small, clearly safe
+improvement: a typo in the docs, a misleading comment, a missing test for an edge case.
+Make that one change, run the project's tests if it has any, and finish with a short
+summary of what you changed and why. If you find nothing worth changing, change nothing.
+`;
+
+export const EXAMPLE_CONFIG = `# nightshift project settings. Every field is optional.
+# state_dir: .nightshift/state      # store (SQLite), mirrors, session workspaces, local forge
+# forge:
+#   type: local                     # the embedded forge: bare repositories on disk
+# workspaces:
+#   retention: 7d                   # remove finished sessions' workspaces after this
+# git:
+#   author_name: nightshift         # identity of the runner's commits
+#   author_email: nightshift@localhost
+# base_url: http://127.0.0.1:7070   # where \`nightshift serve\` runs, for transcript links
+`;
+
+/** Creates `.nightshift/` with a config, an example routine and a .gitignore for the state. */
+export function scaffold(dir: string, force = false): string[] {
+  const base = join(dir, PROJECT_DIR);
+  const files: [string, string][] = [
+    [join(base, "config.yaml"), EXAMPLE_CONFIG],
+    [join(base, "routines", "example.md"), EXAMPLE_ROUTINE],
+    [join(base, ".gitignore"), "# session state: store, mirrors, workspaces, local forge\nstate/\n"],
+  ];
+  const written: string[] = [];
+  mkdirSync(join(base, "routines"), { recursive: true });
+  for (const [file, text] of files) {
+    if (existsSync(file) && !force) continue;
+    writeFileSync(file, text);
+    written.push(file);
+  }
+  return written;
+}
+
+export function registerInit(program: Command): void {
+  program
+    .command("init")
+    .description("scaffold .nightshift/ (config, example routine) in the current repository")
+    .option("--force", "overwrite files that exist")
+    .action(async (opts: { force?: boolean }, cmd: Command) => {
+      const dir = workDir(cmd);
+      if (!(await gitMaybe(dir, ["rev-parse", "--show-toplevel"]))) {
+        throw new CliError(
+          `${dir} is not a git repository; nightshift works on git repositories (git init, then commit)`,
+        );
+      }
+      const written = scaffold(dir, opts.force);
+      for (const f of written) console.log(`created ${f}`);
+      if (written.length === 0)
+        console.log(`${join(dir, PROJECT_DIR)} already exists (use --force to overwrite)`);
+      console.log("\nnext: edit .nightshift/routines/example.md, then `nightshift run example`");
+    });
+}

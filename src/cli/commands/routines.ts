@@ -1,0 +1,126 @@
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { ConfigErrors } from "../../config/errors.ts";
+import { findProjectRoot, loadRoutine, loadRoutines, parseRoutine } from "../../config/load.ts";
+import type { Routine, Trigger } from "../../config/routine-schema.ts";
+import { listSessions } from "../../store/sessions.ts";
+import { CliError, printJson, withProject, workDir } from "../context.ts";
+import { isoTime, table } from "../format.ts";
+
+function describeTrigger(t: Trigger): string {
+  if ("schedule" in t)
+    return `schedule ${t.schedule}${t.at ? ` at ${t.at}` : ""}${t.timezone ? ` ${t.timezone}` : ""}`;
+  if ("api" in t) return "api";
+  if ("github" in t)
+    return `github ${t.github.event}${t.github.actions ? `.${t.github.actions.join("|")}` : ""}`;
+  return `webhook ${t.webhook.source}`;
+}
+
+function routineJson(r: Routine) {
+  return { ...r, timeout_ms: r.timeout };
+}
+
+export function registerRoutines(program: Command): void {
+  const routines = program.command("routines").description("list, show and validate routine files");
+
+  routines
+    .command("list")
+    .description("list the project's routines with their last session")
+    .option("--json", "print JSON")
+    .action(async (opts: { json?: boolean }, cmd: Command) => {
+      await withProject(cmd, async (p) => {
+        const { routines: list, errors } = loadRoutines(p.root);
+        const last = await Promise.all(
+          list.map(async (r) => (await listSessions(p.store.db, { routine: r.name, limit: 1 }))[0]),
+        );
+        if (opts.json) {
+          printJson({
+            routines: list.map((r, i) => ({ ...routineJson(r), last_session: last[i] ?? null })),
+            errors: errors.map((e) => e.message),
+          });
+          return;
+        }
+        if (list.length === 0 && errors.length === 0)
+          console.log("no routines yet: create .nightshift/routines/<name>.md (see `nightshift init`)");
+        else
+          console.log(
+            table(
+              ["NAME", "AGENT", "ENABLED", "TRIGGERS", "LAST RUN", "LAST OUTCOME"],
+              list.map((r, i) => [
+                r.name,
+                r.agent + (r.model ? ` (${r.model})` : ""),
+                r.enabled ? "yes" : "no",
+                r.triggers.map(describeTrigger).join("; ") || "manual",
+                isoTime(last[i]?.created_at),
+                last[i]
+                  ? `${last[i]!.state}${last[i]!.task_outcome ? ` / ${last[i]!.task_outcome}` : ""}`
+                  : "never run",
+              ]),
+            ),
+          );
+        for (const e of errors) console.error(pc.red(e.message));
+        if (errors.length) process.exitCode = 2;
+      });
+    });
+
+  routines
+    .command("show")
+    .description("show one routine's settings and prompt")
+    .argument("<name>")
+    .option("--json", "print JSON")
+    .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
+      const root = findProjectRoot(workDir(cmd));
+      if (!root) throw new CliError("not in a nightshift project: run `nightshift init` first");
+      const r = loadRoutine(root, name);
+      if (opts.json) return printJson(routineJson(r));
+      console.log(
+        [
+          `${pc.bold(r.name)}${r.description ? ` — ${r.description}` : ""}`,
+          `  file:          ${r.file}`,
+          `  agent:         ${r.agent}${r.model ? ` (model ${r.model})` : ""}${r.command ? ` → ${r.command}` : ""}`,
+          `  repos:         ${r.repos.map((x) => (typeof x === "string" ? x : x.path)).join(", ")}`,
+          `  triggers:      ${r.triggers.map(describeTrigger).join("; ") || "none (run by hand)"}`,
+          `  branch prefix: ${r.branch_prefix}`,
+          `  timeout:       ${r.timeout / 1000}s   max turns: ${r.max_turns ?? "agent default"}`,
+          `  tools:         ${r.allowed_tools?.join(", ") ?? "default"}`,
+          `  environment:   ${r.environment}   enabled: ${r.enabled ? "yes" : "no"}`,
+          "",
+          r.prompt,
+        ].join("\n"),
+      );
+    });
+
+  routines
+    .command("validate")
+    .description("check routine files; exit 2 when any is invalid")
+    .argument("[files...]", "routine files (default: every routine of the project)")
+    .action(async (files: string[], _opts: unknown, cmd: Command) => {
+      let errors: string[] = [];
+      let ok = 0;
+      if (files.length) {
+        for (const f of files) {
+          try {
+            parseRoutine(resolve(f), readFileSync(f, "utf8"));
+            ok++;
+          } catch (err) {
+            if (err instanceof ConfigErrors) errors.push(...err.errors.map((e) => e.message));
+            else throw new CliError(`cannot read ${f}: ${(err as Error).message}`);
+          }
+        }
+      } else {
+        const root = findProjectRoot(workDir(cmd));
+        if (!root)
+          throw new CliError("not in a nightshift project: run `nightshift init` first, or name files");
+        const loaded = loadRoutines(root);
+        ok = loaded.routines.length;
+        errors = loaded.errors.map((e) => e.message);
+      }
+      for (const e of errors) console.error(pc.red(e));
+      console.log(
+        `${ok} valid, ${errors.length ? `${errors.length} problem${errors.length > 1 ? "s" : ""}` : "no problems"}`,
+      );
+      if (errors.length) process.exitCode = 2;
+    });
+}

@@ -1,0 +1,98 @@
+import type { Command } from "commander";
+import pc from "picocolors";
+import { loadRoutine } from "../../config/load.ts";
+import type { Project } from "../../runner/project.ts";
+import { runSession } from "../../runner/session.ts";
+import type { SessionRow } from "../../store/schema.ts";
+import { positiveInt, printJson, withProject } from "../context.ts";
+import { formatEvent, sessionDuration, stateLabel } from "../format.ts";
+
+/** Options of `nightshift run`. */
+export interface RunOptions {
+  text?: string;
+  issue?: number;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** Runs a routine once in the foreground with a live transcript; returns the finished session. */
+export async function runRoutine(project: Project, name: string, opts: RunOptions): Promise<SessionRow> {
+  const routine = loadRoutine(project.root, name);
+  const issue =
+    opts.issue !== undefined ? await project.forge.getIssue(project.repoName, opts.issue) : undefined;
+  if (!routine.enabled && !opts.json)
+    console.error(pc.yellow(`note: routine "${name}" is disabled (enabled: false); running it once by hand`));
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (!opts.json) console.error(pc.yellow("\ncancelling: stopping the agent…"));
+    abort.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const session = await runSession(project, {
+      routine,
+      ...(opts.text ? { text: opts.text } : {}),
+      ...(issue ? { issue } : {}),
+      signal: abort.signal,
+      onCreated: (id) => {
+        if (!opts.json)
+          console.log(
+            pc.bold(`session ${id}`) +
+              pc.dim(
+                ` · routine ${routine.name} · ${routine.agent}${routine.model ? ` (${routine.model})` : ""}`,
+              ),
+          );
+      },
+      onEvent: (ev) => {
+        if (opts.json) return;
+        const line = formatEvent(ev, { verbose: opts.verbose ?? false });
+        if (line !== undefined) console.log(line);
+      },
+    });
+    if (opts.json) printJson(session);
+    else printSummary(session, project.clock.now());
+    return session;
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+}
+
+/** The closing block of `nightshift run`: outcome, PR, usage, where the transcript is. */
+export function printSummary(s: SessionRow, now: number): void {
+  const lines = [
+    "",
+    `${pc.bold("session")} ${s.id}  ${stateLabel(s.state)}  (${sessionDuration(s, now)})`,
+    `  infrastructure: ${s.infra_outcome ?? "—"}   task: ${s.task_outcome ?? "—"}`,
+  ];
+  if (s.reason) lines.push(`  reason: ${s.reason}`);
+  if (s.pr_number)
+    lines.push(`  draft PR #${s.pr_number} on ${s.branch}  →  nightshift pr show ${s.pr_number}`);
+  lines.push(
+    `  tokens: input ${s.input_tokens} · output ${s.output_tokens} · cache read ${s.cache_read_tokens} · cache write ${s.cache_creation_tokens}` +
+      `${s.context_tokens ? ` · peak context ${s.context_tokens}` : ""}`,
+    `  cost: ${s.cost_usd !== null ? `$${Number(s.cost_usd).toFixed(4)}` : "not reported"} · turns: ${s.num_turns ?? "—"}`,
+    `  transcript: nightshift logs ${s.id}`,
+  );
+  console.log(lines.join("\n"));
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command("run")
+    .description("run a routine once now, in the foreground, with a live transcript")
+    .argument("<routine>", "routine name (file .nightshift/routines/<routine>.md)")
+    .option("--text <text>", "run-specific context added to the prompt")
+    .option(
+      "--issue <number>",
+      "work on this issue of the forge: its title and body go to the agent",
+      positiveInt("--issue"),
+    )
+    .option("--json", "print only the finished session as JSON")
+    .option("-v, --verbose", "show the prompt, full tool output, stderr and per-turn tokens")
+    .action(async (name: string, opts: RunOptions, cmd: Command) => {
+      const session = await withProject(cmd, (p) => runRoutine(p, name, opts));
+      process.exitCode = session.state === "succeeded" ? 0 : 1;
+    });
+}

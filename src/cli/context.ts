@@ -1,0 +1,54 @@
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { findProjectRoot } from "../config/load.ts";
+import { openProject, type Project } from "../runner/project.ts";
+
+/** An error the CLI reports as one message and exit code (2: bad input; 1: the work failed). */
+export class CliError extends Error {
+  override name = "CliError";
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** The folder the command works in: `-C <dir>` or the current directory. */
+export function workDir(cmd: Command): string {
+  const opts = cmd.optsWithGlobals() as { project?: string };
+  return resolve(opts.project ?? process.cwd());
+}
+
+/**
+ * Opens the nightshift project around the working folder, runs `fn`, and closes it.
+ * @throws {CliError} when there is no `.nightshift/` folder here or above.
+ */
+export async function withProject<T>(cmd: Command, fn: (p: Project) => Promise<T>): Promise<T> {
+  const dir = workDir(cmd);
+  const root = findProjectRoot(dir);
+  if (!root)
+    throw new CliError(
+      `${dir} is not in a nightshift project (no .nightshift/ folder here or above); run \`nightshift init\` first`,
+    );
+  const project = await openProject(root);
+  try {
+    return await fn(project);
+  } finally {
+    await project.close();
+  }
+}
+
+/** Parses a positive integer argument such as an issue number. */
+export function positiveInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new CliError(`${what} must be a positive whole number, got "${value}"`);
+    return n;
+  };
+}
+
+/** Prints JSON for scripts. */
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}

@@ -1,0 +1,151 @@
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { basename, dirname, join, relative, resolve } from "node:path";
+import { ConfigError, ConfigErrors, RoutineNotFoundError } from "./errors.ts";
+import { type ProjectConfig, ProjectConfigSchema } from "./project-schema.ts";
+import { type Routine, RoutineFrontMatterSchema } from "./routine-schema.ts";
+import { issuesToErrors, parseYamlWithPositions } from "./yaml-positions.ts";
+
+/** Name of the folder that marks a nightshift project. */
+export const PROJECT_DIR = ".nightshift";
+
+/**
+ * Finds the project root: the nearest folder, from `start` upwards, that holds `.nightshift/`.
+ * @returns the absolute root, or `undefined` when there is none.
+ */
+export function findProjectRoot(start: string): string | undefined {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, PROJECT_DIR)) && statSync(join(dir, PROJECT_DIR)).isDirectory()) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+/**
+ * Parses a routine file: YAML front-matter between `---` lines, then the prompt as Markdown.
+ *
+ * @param file - path used in error messages and to default the routine name.
+ * @throws {ConfigErrors} listing every problem with its file, line, column and field.
+ */
+export function parseRoutine(file: string, text: string): Routine {
+  const shown = relative(process.cwd(), file) || file;
+  const lines = text.split(/\r?\n/);
+  if (lines[0]?.trim() !== "---") {
+    throw new ConfigErrors([
+      new ConfigError(
+        shown,
+        1,
+        1,
+        "",
+        'a routine file starts with a "---" line, then YAML front-matter, then "---" and the prompt',
+      ),
+    ]);
+  }
+  const end = lines.findIndex((l, i) => i > 0 && l.trim() === "---");
+  if (end === -1) {
+    throw new ConfigErrors([
+      new ConfigError(shown, 1, 1, "", 'the front-matter is not closed: add a "---" line before the prompt'),
+    ]);
+  }
+  const yaml = parseYamlWithPositions(shown, lines.slice(1, end).join("\n"), 1);
+  if (yaml.syntaxErrors.length) throw new ConfigErrors(yaml.syntaxErrors);
+  const raw = yaml.value ?? {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigErrors([
+      new ConfigError(shown, 2, 1, "", "the front-matter must be a YAML mapping (key: value lines)"),
+    ]);
+  }
+  const parsed = RoutineFrontMatterSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigErrors(issuesToErrors(shown, yaml, parsed.error.issues));
+  const prompt = lines
+    .slice(end + 1)
+    .join("\n")
+    .trim();
+  const fileName = basename(file).replace(/\.md$/, "");
+  const name = parsed.data.name ?? fileName;
+  const errors: ConfigError[] = [];
+  if (!prompt) {
+    errors.push(
+      new ConfigError(
+        shown,
+        end + 1,
+        1,
+        "prompt",
+        "the routine has no prompt: write the instructions after the closing ---",
+      ),
+    );
+  }
+  if (parsed.data.name && parsed.data.name !== fileName) {
+    const { line, column } = yaml.locate(["name"]);
+    errors.push(
+      new ConfigError(
+        shown,
+        line,
+        column,
+        "name",
+        `is "${parsed.data.name}" but the file is ${fileName}.md: make them match`,
+      ),
+    );
+  }
+  if (errors.length) throw new ConfigErrors(errors);
+  return { ...parsed.data, name, prompt, file: resolve(file) };
+}
+
+/** The result of loading every routine of a project: the valid ones and the errors of the others. */
+export interface LoadedRoutines {
+  routines: Routine[];
+  errors: ConfigError[];
+}
+
+/** Loads `.nightshift/routines/*.md` under `root`, sorted by name. Invalid files are reported, not thrown. */
+export function loadRoutines(root: string): LoadedRoutines {
+  const dir = join(root, PROJECT_DIR, "routines");
+  const routines: Routine[] = [];
+  const errors: ConfigError[] = [];
+  if (!existsSync(dir)) return { routines, errors };
+  for (const entry of readdirSync(dir)
+    .filter((f) => f.endsWith(".md"))
+    .sort()) {
+    const file = join(dir, entry);
+    try {
+      routines.push(parseRoutine(file, readFileSync(file, "utf8")));
+    } catch (err) {
+      if (err instanceof ConfigErrors) errors.push(...err.errors);
+      else throw err;
+    }
+  }
+  return { routines, errors };
+}
+
+/**
+ * Loads one routine by name.
+ * @throws {ConfigErrors} when the file is invalid.
+ * @throws {RoutineNotFoundError} when no such routine exists (the message lists the ones that do).
+ */
+export function loadRoutine(root: string, name: string): Routine {
+  const file = join(root, PROJECT_DIR, "routines", `${name}.md`);
+  if (!existsSync(file)) {
+    const { routines } = loadRoutines(root);
+    const known = routines.map((r) => r.name).join(", ") || "none yet; create one with `nightshift init`";
+    throw new RoutineNotFoundError(
+      `no routine "${name}" in ${join(PROJECT_DIR, "routines")}/ (routines: ${known})`,
+    );
+  }
+  return parseRoutine(file, readFileSync(file, "utf8"));
+}
+
+/**
+ * Loads `.nightshift/config.yaml` (all defaults when the file is absent).
+ * @throws {ConfigErrors} when the file is invalid.
+ */
+export function loadProjectConfig(root: string): ProjectConfig {
+  const file = join(root, PROJECT_DIR, "config.yaml");
+  if (!existsSync(file)) return ProjectConfigSchema.parse({});
+  const shown = relative(process.cwd(), file) || file;
+  const yaml = parseYamlWithPositions(shown, readFileSync(file, "utf8"));
+  if (yaml.syntaxErrors.length) throw new ConfigErrors(yaml.syntaxErrors);
+  const parsed = ProjectConfigSchema.safeParse(yaml.value ?? {});
+  if (!parsed.success) throw new ConfigErrors(issuesToErrors(shown, yaml, parsed.error.issues));
+  return parsed.data;
+}

@@ -1,0 +1,179 @@
+import { randomUUID } from "node:crypto";
+import { DEFAULT_ALLOWED_TOOLS } from "../../config/routine-schema.ts";
+import type { AgentEvent } from "../transcript/events.ts";
+import { baseAgentEnv, hasAny, resolveBin } from "./env.ts";
+import type { AgentAdapter, AgentContext, AgentInvocation, OutputParser } from "./types.ts";
+
+/** Variables Claude Code authenticates with (any one is enough). */
+export const CLAUDE_CREDENTIAL_VARS = [
+  "ANTHROPIC_API_KEY",
+  "CLAUDE_CODE_OAUTH_TOKEN",
+  "ANTHROPIC_BASE_URL",
+] as const;
+
+/** Host variables passed to Claude Code besides the credentials. */
+const CLAUDE_PASS = [
+  ...CLAUDE_CREDENTIAL_VARS,
+  "ANTHROPIC_AUTH_TOKEN",
+  "ANTHROPIC_CUSTOM_HEADERS",
+  "CLAUDE_CODE_MAX_RETRIES",
+  "API_TIMEOUT_MS",
+  "HTTPS_PROXY",
+  "HTTP_PROXY",
+  "NO_PROXY",
+];
+
+/**
+ * Claude Code, run headless: `claude -p <prompt> --output-format stream-json --verbose`
+ * (stream-json requires `--verbose`), permission mode `bypassPermissions` limited to the
+ * routine's `--tools`, and a fresh `HOME` per session (it writes `~/.claude.json`).
+ * As root the bypass mode refuses to start unless `IS_SANDBOX=1` (Claude Code's rule).
+ */
+export const claudeCodeAdapter: AgentAdapter = {
+  kind: "claude-code",
+
+  checkCredentials(hostEnv) {
+    if (hasAny(hostEnv, CLAUDE_CREDENTIAL_VARS)) return undefined;
+    return (
+      "Claude Code has no credentials: set ANTHROPIC_API_KEY (an API key), or CLAUDE_CODE_OAUTH_TOKEN " +
+      "(a subscription token from `claude setup-token`), or ANTHROPIC_BASE_URL (a gateway), then run again"
+    );
+  },
+
+  async invocation(ctx: AgentContext): Promise<AgentInvocation> {
+    const r = ctx.routine;
+    const args = [
+      "-p",
+      ctx.prompt,
+      "--output-format",
+      "stream-json",
+      "--verbose",
+      "--permission-mode",
+      "bypassPermissions",
+      "--tools",
+      (r.allowed_tools ?? DEFAULT_ALLOWED_TOOLS).join(","),
+      "--session-id",
+      randomUUID(),
+    ];
+    if (r.model) args.push("--model", r.model);
+    if (r.max_turns) args.push("--max-turns", String(r.max_turns));
+    const env = baseAgentEnv(ctx, CLAUDE_PASS);
+    Object.assign(env, {
+      CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
+      DISABLE_TELEMETRY: "1",
+      DISABLE_AUTOUPDATER: "1",
+      DISABLE_ERROR_REPORTING: "1",
+      CLAUDE_CODE_TMPDIR: ctx.tmp,
+    });
+    if (process.getuid?.() === 0) env.IS_SANDBOX = "1";
+    return { command: resolveBin("claude", "NIGHTSHIFT_CLAUDE_BIN", ctx.hostEnv), args, env, cwd: ctx.cwd };
+  },
+
+  parser: () => new ClaudeStreamParser(),
+};
+
+interface ClaudeUsage {
+  input_tokens?: number;
+  output_tokens?: number;
+  cache_read_input_tokens?: number;
+  cache_creation_input_tokens?: number;
+}
+
+const toUsage = (u: ClaudeUsage) => ({
+  inputTokens: u.input_tokens ?? 0,
+  outputTokens: u.output_tokens ?? 0,
+  cacheReadTokens: u.cache_read_input_tokens ?? 0,
+  cacheCreationTokens: u.cache_creation_input_tokens ?? 0,
+});
+
+/**
+ * Reads `--output-format stream-json`: `system/init`, `assistant` (one event per content
+ * block; blocks of one message share `message.id`, so usage is counted once per id), `user`
+ * (tool results) and the final `result`. Failure is judged by `is_error`, not `subtype`: an
+ * API error still reports `subtype: "success"` with `is_error: true`.
+ */
+export class ClaudeStreamParser implements OutputParser {
+  #messagesSeen = new Set<string>();
+  #sawResult = false;
+
+  line(text: string): AgentEvent[] {
+    let msg: Record<string, any>;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      return text.trim() ? [{ type: "unparsed", line: text }] : [];
+    }
+    switch (msg.type) {
+      case "system":
+        return msg.subtype === "init"
+          ? [{ type: "init", agentSessionId: msg.session_id, model: msg.model, tools: msg.tools }]
+          : [];
+      case "assistant": {
+        const out: AgentEvent[] = [];
+        const m = msg.message ?? {};
+        if (m.id && !this.#messagesSeen.has(m.id) && m.usage) {
+          this.#messagesSeen.add(m.id);
+          out.push({ type: "usage", ...toUsage(m.usage) });
+        }
+        for (const block of m.content ?? []) {
+          if (block.type === "text" && block.text) out.push({ type: "assistant", text: block.text });
+          else if (block.type === "tool_use")
+            out.push({ type: "tool_call", id: block.id, name: block.name, input: block.input });
+        }
+        return out;
+      }
+      case "user": {
+        const out: AgentEvent[] = [];
+        for (const block of msg.message?.content ?? []) {
+          if (block.type !== "tool_result") continue;
+          out.push({
+            type: "tool_result",
+            id: block.tool_use_id,
+            output: resultText(block.content),
+            isError: block.is_error === true,
+          });
+        }
+        return out;
+      }
+      case "result":
+        this.#sawResult = true;
+        return [
+          {
+            type: "result",
+            isError: msg.is_error === true,
+            subtype: msg.subtype,
+            ...(typeof msg.result === "string" ? { text: msg.result } : {}),
+            ...(typeof msg.num_turns === "number" ? { numTurns: msg.num_turns } : {}),
+            ...(typeof msg.total_cost_usd === "number" ? { costUsd: msg.total_cost_usd } : {}),
+            ...(msg.usage ? { totals: toUsage(msg.usage) } : {}),
+          },
+        ];
+      default:
+        return [];
+    }
+  }
+
+  end(exitCode: number | null): AgentEvent[] {
+    if (this.#sawResult) return [];
+    return [
+      {
+        type: "result",
+        isError: true,
+        subtype: "no_result",
+        text: `Claude Code exited (code ${exitCode ?? "signal"}) without a result`,
+      },
+    ];
+  }
+}
+
+function resultText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (Array.isArray(content)) {
+    return content
+      .map((c) =>
+        c && typeof c === "object" && "text" in c ? String((c as { text: unknown }).text) : JSON.stringify(c),
+      )
+      .join("\n");
+  }
+  return content === undefined ? "" : JSON.stringify(content);
+}

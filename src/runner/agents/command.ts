@@ -1,0 +1,62 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { AgentEvent } from "../transcript/events.ts";
+import { baseAgentEnv } from "./env.ts";
+import type { AgentAdapter, AgentContext, AgentInvocation, OutputParser } from "./types.ts";
+
+const EVENT_TYPES = new Set(["init", "assistant", "tool_call", "tool_result", "usage", "result"]);
+
+/**
+ * Any program as an agent: `command` runs with `sh -c` in the workspace, with the prompt in
+ * the file named by `NIGHTSHIFT_PROMPT_FILE` (and on `NIGHTSHIFT_PROMPT`). A stdout line that
+ * is a JSON object whose `type` is one of the event model's types is taken as that event;
+ * any other line is assistant text. Exit code 0 is success.
+ */
+export const commandAdapter: AgentAdapter = {
+  kind: "command",
+
+  checkCredentials: () => undefined,
+
+  async invocation(ctx: AgentContext): Promise<AgentInvocation> {
+    const promptFile = join(ctx.tmp, "prompt.md");
+    writeFileSync(promptFile, ctx.prompt);
+    const env = baseAgentEnv(ctx, []);
+    env.NIGHTSHIFT_PROMPT_FILE = promptFile;
+    env.NIGHTSHIFT_PROMPT = ctx.prompt;
+    if (ctx.routine.model) env.NIGHTSHIFT_MODEL = ctx.routine.model;
+    return { command: "/bin/sh", args: ["-c", ctx.routine.command!], env, cwd: ctx.cwd };
+  },
+
+  parser(): OutputParser {
+    let sawResult = false;
+    return {
+      line(text) {
+        if (text.startsWith("{")) {
+          try {
+            const ev = JSON.parse(text) as AgentEvent;
+            if (ev && typeof ev === "object" && EVENT_TYPES.has(ev.type)) {
+              if (ev.type === "result") sawResult = true;
+              return [ev];
+            }
+          } catch {
+            // not JSON: plain text below
+          }
+        }
+        return text.trim() ? [{ type: "assistant", text }] : [];
+      },
+      end(exitCode) {
+        if (sawResult) return [];
+        return [
+          exitCode === 0
+            ? { type: "result", isError: false, subtype: "success" }
+            : {
+                type: "result",
+                isError: true,
+                subtype: "exit_code",
+                text: `command exited with ${exitCode ?? "a signal"}`,
+              },
+        ];
+      },
+    };
+  },
+};

@@ -1,0 +1,44 @@
+import type { Routine } from "../../config/routine-schema.ts";
+import type { AgentEvent } from "../transcript/events.ts";
+
+/** What an adapter needs to build a command line for one session. */
+export interface AgentContext {
+  routine: Routine;
+  /** The full prompt: routine body, issue, run text and the runner's instructions. */
+  prompt: string;
+  /** The agent's working directory (the session's clone). */
+  cwd: string;
+  /** A private HOME for this session (the CLIs write their state there). */
+  home: string;
+  /** A private temporary folder for this session. */
+  tmp: string;
+  sessionId: string;
+  /** The host environment the credentials are taken from. */
+  hostEnv: NodeJS.ProcessEnv;
+}
+
+/** A process to spawn. `env` is the complete environment: nothing else is inherited. */
+export interface AgentInvocation {
+  command: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+}
+
+/** Turns the CLI's stdout, one line at a time, into events; `end` is called once at exit. */
+export interface OutputParser {
+  line(text: string): AgentEvent[];
+  end(exitCode: number | null): AgentEvent[];
+}
+
+/** One agent CLI: how to check its credentials, start it, and read its output. */
+export interface AgentAdapter {
+  readonly kind: "claude-code" | "codex" | "command";
+  /**
+   * Checks, before anything is spawned, that the agent can authenticate.
+   * @returns `undefined` when it can, else a message saying which variables to set.
+   */
+  checkCredentials(hostEnv: NodeJS.ProcessEnv): string | undefined;
+  invocation(ctx: AgentContext): Promise<AgentInvocation>;
+  parser(): OutputParser;
+}

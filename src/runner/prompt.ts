@@ -1,0 +1,37 @@
+import type { Routine } from "../config/routine-schema.ts";
+import type { Issue } from "../forge/types.ts";
+
+/**
+ * The full prompt an agent receives: the routine's instructions, then the issue it works on
+ * (title and body), then run-specific text, then what the runner will do with its work.
+ */
+export function buildPrompt(opts: {
+  routine: Routine;
+  issue?: Issue;
+  text?: string;
+  branch: string;
+}): string {
+  const parts = [opts.routine.prompt.trim()];
+  if (opts.issue) {
+    const i = opts.issue;
+    parts.push(
+      [
+        `## Issue #${i.number}: ${i.title}`,
+        `Opened by @${i.author}${i.labels.length ? `; labels: ${i.labels.join(", ")}` : ""}.`,
+        "",
+        i.body.trim() || "(no description)",
+      ].join("\n"),
+    );
+  }
+  if (opts.text?.trim()) parts.push(`## Context for this run\n\n${opts.text.trim()}`);
+  parts.push(
+    [
+      "## How this session works",
+      `You are running unattended as the nightshift routine "${opts.routine.name}", in a fresh clone on branch \`${opts.branch}\`.`,
+      "Change files in the working tree; you may commit, but do not push and do not switch branches.",
+      "When you stop, nightshift commits what you left uncommitted, pushes the branch and opens a draft pull request.",
+      "If nothing needs to change, change nothing and say why.",
+    ].join("\n"),
+  );
+  return parts.join("\n\n");
+}

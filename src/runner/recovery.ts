@@ -1,0 +1,44 @@
+import { hostname } from "node:os";
+import type { Kysely } from "kysely";
+import { type Database, TERMINAL_STATES } from "../store/schema.ts";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Marks as `failed` the unfinished sessions whose runner process, on this host, no longer
+ * exists (killed with SIGKILL, a crash, a reboot). Their transcripts are kept as written.
+ *
+ * @returns the ids of the sessions marked.
+ */
+export async function recoverInterruptedSessions(db: Kysely<Database>, now: number): Promise<string[]> {
+  const open = await db
+    .selectFrom("sessions")
+    .select(["id", "runner_pid"])
+    .where("state", "not in", TERMINAL_STATES)
+    .where("runner_host", "=", hostname())
+    .execute();
+  const dead = open.filter(
+    (s) => s.runner_pid !== null && s.runner_pid !== process.pid && !alive(s.runner_pid),
+  );
+  for (const s of dead) {
+    await db
+      .updateTable("sessions")
+      .set({
+        state: "failed",
+        infra_outcome: "internal_error",
+        reason: `the runner process (pid ${s.runner_pid}) stopped before the session finished; the transcript is kept up to that point`,
+        finished_at: now,
+        runner_pid: null,
+      })
+      .where("id", "=", s.id)
+      .execute();
+  }
+  return dead.map((s) => s.id);
+}

@@ -1,0 +1,346 @@
+import { mkdirSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { formatDuration } from "../config/duration.ts";
+import type { Routine } from "../config/routine-schema.ts";
+import type { Issue } from "../forge/types.ts";
+import type { InfraOutcome, SessionRow, SessionState, TaskOutcome } from "../store/schema.ts";
+import { findSession, insertSession, setSessionState, updateSession } from "../store/sessions.ts";
+import { randomId } from "../util/ids.ts";
+import { AGENT_ADAPTERS } from "./agents/index.ts";
+import { AgentSpawnError, runAgentProcess } from "./agents/spawn.ts";
+import { deliverRepo, type RepoDelivery } from "./delivery/deliver.ts";
+import { renderPrBody } from "./delivery/pr-body.ts";
+import type { Project } from "./project.ts";
+import { buildPrompt } from "./prompt.ts";
+import { resolveRepos } from "./repos.ts";
+import type { AgentEvent } from "./transcript/events.ts";
+import { TranscriptRecorder, type TranscriptListener } from "./transcript/recorder.ts";
+import { UsageMeter } from "./transcript/usage.ts";
+import { cloneWorkspace } from "./workspace/clone.ts";
+import { updateMirror } from "./workspace/mirror.ts";
+import { removeExpiredWorkspaces } from "./workspace/retention.ts";
+
+/** One request to run a routine. */
+export interface RunRequest {
+  routine: Routine;
+  /** Run-specific context (`--text`, an API call's `text`). */
+  text?: string;
+  /** The issue this session works on; its title and body go into the prompt. */
+  issue?: Issue;
+  /** What started the session: `manual`, `schedule`, `api`, `github`, `webhook`. */
+  trigger?: string;
+  /** Aborting cancels the session: the agent's process group is stopped. */
+  signal?: AbortSignal;
+  /** Called after each transcript event is stored. */
+  onEvent?: TranscriptListener;
+  /** Environment the agent's credentials come from; defaults to `process.env`. */
+  hostEnv?: NodeJS.ProcessEnv;
+  /** Called once the session exists, with its id. */
+  onCreated?(sessionId: string): void;
+}
+
+interface Finish {
+  state: SessionState;
+  infra: InfraOutcome;
+  task?: TaskOutcome;
+  reason?: string;
+}
+
+/**
+ * Runs one session of a routine from start to end and returns its final record:
+ * `queued → preparing` (credentials, mirror, clone) `→ running` (the agent) `→ finishing`
+ * (commit, push, draft PR) `→ succeeded | failed | timed_out | cancelled`. The
+ * infrastructure outcome and the task outcome are stored separately. Failures are recorded,
+ * not thrown: the transcript and the reason are always in the store.
+ */
+export async function runSession(project: Project, req: RunRequest): Promise<SessionRow> {
+  const { routine } = req;
+  const { db } = project.store;
+  const clock = project.clock;
+  const hostEnv = req.hostEnv ?? process.env;
+  const id = randomId();
+  const createdAt = clock.now();
+  await insertSession(db, {
+    id,
+    routine: routine.name,
+    agent: routine.agent,
+    model: routine.model ?? null,
+    trigger: req.trigger ?? "manual",
+    issueNumber: req.issue?.number ?? null,
+    inputText: req.text ?? null,
+    createdAt,
+  });
+  await updateSession(db, id, { runner_host: hostname(), runner_pid: process.pid });
+  req.onCreated?.(id);
+  const transcript = new TranscriptRecorder(db, id, clock, req.onEvent);
+  const setState = async (state: SessionState, detail?: string) => {
+    await setSessionState(db, id, state, state === "running" ? { started_at: clock.now() } : {});
+    await transcript.record({ type: "state", state, ...(detail ? { detail } : {}) });
+  };
+  const finish = async (f: Finish): Promise<SessionRow> => {
+    await setSessionState(db, id, f.state, {
+      infra_outcome: f.infra,
+      task_outcome: f.task ?? null,
+      reason: f.reason ?? null,
+      finished_at: clock.now(),
+      runner_pid: null,
+    });
+    if (f.reason && f.state !== "succeeded") await transcript.record({ type: "error", message: f.reason });
+    await transcript.record({ type: "state", state: f.state, ...(f.reason ? { detail: f.reason } : {}) });
+    await removeExpiredWorkspaces(db, project.config.workspaces.retention, clock.now());
+    return (await findSession(db, id))!;
+  };
+
+  try {
+    await setState("preparing");
+    const adapter = AGENT_ADAPTERS[routine.agent];
+    const credentialProblem = adapter.checkCredentials(hostEnv);
+    if (credentialProblem)
+      return await finish({ state: "failed", infra: "missing_credentials", reason: credentialProblem });
+
+    // Workspace: mirror, clone --reference, session branch.
+    const sessionDir = join(project.stateDir, "sessions", id);
+    const home = join(sessionDir, "home");
+    const tmp = join(sessionDir, "tmp");
+    mkdirSync(home, { recursive: true });
+    mkdirSync(tmp, { recursive: true });
+    const branch = `${routine.branch_prefix}${routine.name}-${id}`;
+    const repos = resolveRepos(project.root, routine.repos);
+    const clones: { name: string; path: string; baseSha: string; baseBranch: string; remoteUrl: string }[] =
+      [];
+    try {
+      for (const repo of repos) {
+        const forgeRepo = await project.forge.repo(repo.name);
+        const mirror = await updateMirror(join(project.stateDir, "mirrors"), repo.name, forgeRepo.remoteUrl);
+        const dest = join(sessionDir, "workspace", repo.name);
+        const clone = await cloneWorkspace({
+          mirror,
+          remoteUrl: forgeRepo.remoteUrl,
+          dest,
+          base: forgeRepo.defaultBranch,
+          branch,
+        });
+        clones.push({
+          name: repo.name,
+          path: dest,
+          baseSha: clone.baseSha,
+          baseBranch: forgeRepo.defaultBranch,
+          remoteUrl: forgeRepo.remoteUrl,
+        });
+      }
+    } catch (err) {
+      await updateSession(db, id, { workspace_path: sessionDir });
+      return await finish({
+        state: "failed",
+        infra: "workspace_error",
+        reason: `could not prepare the workspace: ${(err as Error).message}`,
+      });
+    }
+    const primary = clones[0]!;
+    await updateSession(db, id, {
+      workspace_path: sessionDir,
+      repo: primary.name,
+      branch,
+      base_branch: primary.baseBranch,
+      base_sha: primary.baseSha,
+    });
+
+    // The agent.
+    const prompt = buildPrompt({
+      routine,
+      branch,
+      ...(req.issue ? { issue: req.issue } : {}),
+      ...(req.text ? { text: req.text } : {}),
+    });
+    const cwd = clones.length === 1 ? primary.path : join(sessionDir, "workspace");
+    const invocation = await adapter.invocation({ routine, prompt, cwd, home, tmp, sessionId: id, hostEnv });
+    const usage = new UsageMeter();
+    let result: Extract<AgentEvent, { type: "result" }> | undefined;
+    const commands: { id: string; command: string; failed: boolean }[] = [];
+    await transcript.record({ type: "prompt", text: prompt });
+    await setState("running");
+    let proc: Awaited<ReturnType<typeof runAgentProcess>>;
+    try {
+      proc = await runAgentProcess(invocation, {
+        clock,
+        timeoutMs: routine.timeout,
+        ...(req.signal ? { signal: req.signal } : {}),
+        parser: adapter.parser(),
+        onSpawn: (pid) =>
+          transcript.record({
+            type: "agent_spawned",
+            command: invocation.command,
+            args: redactPrompt(invocation.args, prompt),
+            cwd,
+            pid,
+          }),
+        onEvent: async (ev) => {
+          usage.add(ev);
+          if (ev.type === "result") result = ev;
+          if (ev.type === "init" && ev.agentSessionId)
+            await updateSession(db, id, { agent_session_id: ev.agentSessionId });
+          if (ev.type === "tool_call") {
+            const command = commandOf(ev.input);
+            if (command) commands.push({ id: ev.id, command, failed: false });
+          }
+          if (ev.type === "tool_result" && ev.isError) {
+            const c = commands.find((x) => x.id === ev.id);
+            if (c) c.failed = true;
+          }
+          await transcript.record(ev);
+        },
+      });
+    } catch (err) {
+      if (err instanceof AgentSpawnError)
+        return await finish({ state: "failed", infra: "agent_spawn_error", reason: err.message });
+      throw err;
+    }
+    await transcript.record({ type: "agent_exited", exitCode: proc.exitCode, signal: proc.signal });
+    const totals = usage.totals;
+    await updateSession(db, id, {
+      exit_code: proc.exitCode,
+      input_tokens: totals.inputTokens,
+      output_tokens: totals.outputTokens,
+      cache_read_tokens: totals.cacheReadTokens,
+      cache_creation_tokens: totals.cacheCreationTokens,
+      context_tokens: usage.peakContextTokens || null,
+      cost_usd: usage.costUsd ?? null,
+      num_turns: usage.numTurns ?? usage.turns,
+    });
+    if (proc.timedOut) {
+      return await finish({
+        state: "timed_out",
+        infra: "timeout",
+        reason: `the agent ran longer than the routine's timeout (${formatDuration(routine.timeout)}) and was stopped with its child processes`,
+      });
+    }
+    if (proc.cancelled)
+      return await finish({
+        state: "cancelled",
+        infra: "cancelled",
+        reason: "cancelled while the agent was running",
+      });
+    if (!result || result.isError) {
+      const why = result?.text?.trim() || `the agent exited with ${proc.exitCode ?? proc.signal}`;
+      return await finish({
+        state: "failed",
+        infra: "ok",
+        task: "agent_error",
+        reason: `the agent reported an error: ${why.slice(0, 2000)}`,
+      });
+    }
+
+    // Delivery.
+    await setState("finishing");
+    const startedAt = (await findSession(db, id))?.started_at ?? createdAt;
+    const title = prTitle(routine, req.issue, result.text, id);
+    const deliveries: RepoDelivery[] = [];
+    try {
+      for (const c of clones) {
+        deliveries.push(
+          await deliverRepo({
+            db,
+            forge: project.forge,
+            clock,
+            sessionId: id,
+            routine: routine.name,
+            branchPrefix: routine.branch_prefix,
+            repo: c.name,
+            clonePath: c.path,
+            baseSha: c.baseSha,
+            baseBranch: c.baseBranch,
+            sessionBranch: branch,
+            remoteUrl: c.remoteUrl,
+            authorName: project.config.git.author_name,
+            authorEmail: project.config.git.author_email,
+            ...(req.issue ? { issueNumber: req.issue.number } : {}),
+            prTitle: title,
+            prBody: (diff) =>
+              renderPrBody({
+                sessionId: id,
+                routine: routine.name,
+                agent: routine.agent,
+                model: routine.model ?? null,
+                ...(req.issue ? { issueNumber: req.issue.number } : {}),
+                ...(result?.text ? { summary: result.text } : {}),
+                diff,
+                commands,
+                tokens: totals,
+                peakContextTokens: usage.peakContextTokens,
+                ...(usage.numTurns !== undefined ? { numTurns: usage.numTurns } : {}),
+                ...(usage.costUsd !== undefined ? { costUsd: usage.costUsd } : {}),
+                durationMs: clock.now() - Number(startedAt),
+                transcript: project.config.base_url
+                  ? `${project.config.base_url.replace(/\/$/, "")}/sessions/${id}`
+                  : `\`nightshift logs ${id}\``,
+              }),
+            onStep: (action, d) => transcript.record({ type: "delivery", action, repo: c.name, ...d }),
+          }),
+        );
+      }
+    } catch (err) {
+      return await finish({
+        state: "failed",
+        infra: "delivery_error",
+        reason: `delivery failed: ${(err as Error).message}`,
+      });
+    }
+    const opened = deliveries.find((d) => d.outcome === "pr_opened");
+    const refused = deliveries.find((d) => d.outcome === "push_refused");
+    const changed = deliveries.filter((d) => d.diff);
+    await updateSession(db, id, {
+      head_sha: opened?.headSha ?? refused?.headSha ?? null,
+      pr_number: opened?.prNumber ?? null,
+      files_changed: changed.length ? changed.reduce((s, d) => s + d.diff!.filesChanged, 0) : 0,
+      insertions: changed.reduce((s, d) => s + d.diff!.insertions, 0),
+      deletions: changed.reduce((s, d) => s + d.diff!.deletions, 0),
+      ...(opened ? { branch: opened.branch } : {}),
+    });
+    if (refused)
+      return await finish({ state: "failed", infra: "ok", task: "push_refused", reason: refused.reason! });
+    if (opened) return await finish({ state: "succeeded", infra: "ok", task: "pr_opened" });
+    return await finish({
+      state: "succeeded",
+      infra: "ok",
+      task: "no_changes",
+      reason: "the agent finished without changing anything: no branch, no PR",
+    });
+  } catch (err) {
+    return await finish({
+      state: "failed",
+      infra: "internal_error",
+      reason: `internal error: ${(err as Error).stack ?? String(err)}`,
+    });
+  }
+}
+
+/** The shell command inside a tool call, when the tool runs one (Claude's Bash, Codex's exec_command). */
+function commandOf(input: unknown): string | undefined {
+  if (!input || typeof input !== "object") return undefined;
+  const o = input as Record<string, unknown>;
+  const c = o.command ?? o.cmd;
+  return typeof c === "string" ? c : undefined;
+}
+
+/** The prompt is stored once, as its own transcript event, not repeated in the spawn event. */
+function redactPrompt(args: string[], prompt: string): string[] {
+  return args.map((a) => (a === prompt ? `<prompt: ${prompt.length} chars>` : a));
+}
+
+/** `<issue title or first line of the agent's summary> [ns:<id>]`. */
+function prTitle(
+  routine: Routine,
+  issue: Issue | undefined,
+  summary: string | undefined,
+  id: string,
+): string {
+  const first = summary
+    ?.trim()
+    .split("\n")[0]
+    ?.replace(/^#+\s*/, "")
+    .trim();
+  const base = issue ? `#${issue.number} ${issue.title}` : first || routine.description || routine.name;
+  const clipped = base.length > 72 ? `${base.slice(0, 71)}…` : base;
+  return `${clipped} [ns:${id}]`;
+}

@@ -1,0 +1,56 @@
+/**
+ * The one event model every agent adapter produces, whatever the CLI prints. Token counts
+ * are tokens; costs are USD.
+ */
+export type AgentEvent =
+  /** The agent started: its own session/thread id, model and tools, as far as it reports them. */
+  | { type: "init"; agentSessionId?: string; model?: string; tools?: string[] }
+  /** Text the model wrote to the user. */
+  | { type: "assistant"; text: string }
+  /** A tool the model called (`Bash`, `Edit`, Codex's `exec_command`, ...). */
+  | { type: "tool_call"; id: string; name: string; input: unknown }
+  /** What the tool returned. */
+  | { type: "tool_result"; id: string; output: string; isError: boolean }
+  /**
+   * Usage of one model turn. `inputTokens` excludes cached tokens (Anthropic's convention;
+   * Codex's cached tokens are subtracted), so context = input + cacheRead + cacheCreation.
+   */
+  | {
+      type: "usage";
+      inputTokens: number;
+      outputTokens: number;
+      cacheReadTokens: number;
+      cacheCreationTokens: number;
+    }
+  /** The agent's own final verdict. Totals are present when the CLI reports them. */
+  | {
+      type: "result";
+      isError: boolean;
+      text?: string;
+      subtype?: string;
+      numTurns?: number;
+      costUsd?: number;
+      totals?: {
+        inputTokens: number;
+        outputTokens: number;
+        cacheReadTokens: number;
+        cacheCreationTokens: number;
+      };
+    }
+  /** A line the agent wrote to stderr. */
+  | { type: "stderr"; text: string }
+  /** A stdout line that is not part of the CLI's JSON protocol. */
+  | { type: "unparsed"; line: string };
+
+/** Events the runner itself adds to a transcript. */
+export type RunnerEvent =
+  | { type: "state"; state: string; detail?: string }
+  /** The full prompt the agent was given. */
+  | { type: "prompt"; text: string }
+  | { type: "agent_spawned"; command: string; args: string[]; cwd: string; pid: number }
+  | { type: "agent_exited"; exitCode: number | null; signal: string | null }
+  | { type: "delivery"; action: string; repo: string; ref?: string; sha?: string; detail?: string }
+  | { type: "error"; message: string };
+
+/** Everything a transcript can hold. */
+export type TranscriptEvent = AgentEvent | RunnerEvent;

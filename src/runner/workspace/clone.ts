@@ -1,0 +1,43 @@
+import { git } from "../../util/git.ts";
+
+/** A fresh clone for one session, on its own branch. */
+export interface SessionClone {
+  path: string;
+  /** The commit the session starts from (tip of the base branch). */
+  baseSha: string;
+  branch: string;
+}
+
+/** Value of `remote.origin.pushurl` in workspaces: the agent cannot push; the runner pushes from outside. */
+export const NO_PUSH_URL = "nightshift-pushes-for-the-agent.invalid:/refuse";
+
+/**
+ * Clones `remoteUrl` into `dest` borrowing objects from `mirror` (`git clone --reference`),
+ * checks out `base` and creates `branch` on it. The clone's push URL is a dead end, so a
+ * `git push` by the agent fails; delivery pushes with an explicit URL.
+ *
+ * @throws {GitError} when the base branch does not exist or git fails.
+ */
+export async function cloneWorkspace(opts: {
+  mirror: string;
+  remoteUrl: string;
+  dest: string;
+  base: string;
+  branch: string;
+}): Promise<SessionClone> {
+  await git(process.cwd(), [
+    "clone",
+    "--quiet",
+    "--reference",
+    opts.mirror,
+    "--branch",
+    opts.base,
+    "--",
+    opts.remoteUrl,
+    opts.dest,
+  ]);
+  await git(opts.dest, ["config", "remote.origin.pushurl", NO_PUSH_URL]);
+  await git(opts.dest, ["switch", "--quiet", "-c", opts.branch]);
+  const baseSha = await git(opts.dest, ["rev-parse", "HEAD"]);
+  return { path: opts.dest, baseSha, branch: opts.branch };
+}

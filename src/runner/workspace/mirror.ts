@@ -1,0 +1,36 @@
+import { existsSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { git } from "../../util/git.ts";
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` after any earlier call for the same key has finished (one git writer per mirror). */
+function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
+  const prev = locks.get(key) ?? Promise.resolve();
+  const next = prev.catch(() => undefined).then(fn);
+  locks.set(key, next);
+  return next;
+}
+
+/**
+ * Makes the bare mirror of `remoteUrl` at `<mirrorsDir>/<name>.git` current: a
+ * `git clone --mirror` the first time, a `git fetch --prune` after that. Sessions clone with
+ * `--reference` to it, so only new objects cross the network.
+ *
+ * @returns the mirror's path.
+ * @throws {GitError} when the remote cannot be read.
+ */
+export function updateMirror(mirrorsDir: string, name: string, remoteUrl: string): Promise<string> {
+  const path = join(mirrorsDir, `${name}.git`);
+  return serialised(path, async () => {
+    if (!existsSync(join(path, "HEAD"))) {
+      mkdirSync(dirname(path), { recursive: true });
+      await git(mirrorsDir, ["clone", "--quiet", "--mirror", remoteUrl, path]);
+      return path;
+    }
+    const current = await git(path, ["config", "--get", "remote.origin.url"]).catch(() => "");
+    if (current !== remoteUrl) await git(path, ["remote", "set-url", "origin", remoteUrl]);
+    await git(path, ["fetch", "--quiet", "--prune", "origin"]);
+    return path;
+  });
+}

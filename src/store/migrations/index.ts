@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from "kysely/migration";
+import * as initial from "./0001-initial.ts";
+
+/**
+ * Every migration, in order. Names sort lexically; never rename or edit one that has
+ * shipped — add a new file instead.
+ */
+export const migrations: Record<string, Migration> = {
+  "0001-initial": initial,
+};
+
+/** Kysely provider over the in-code list (no directory scanning, so it works from any cwd). */
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,160 @@
+import type { ColumnType, Selectable } from "kysely";
+
+/**
+ * Table types of the store. Timestamps are ms since the Unix epoch (`bigint` columns, read
+ * back as numbers); booleans are 0/1 integers and JSON is text, so the same schema runs on
+ * SQLite and Postgres.
+ */
+export interface Database {
+  sessions: SessionsTable;
+  transcript_events: TranscriptEventsTable;
+  deliveries: DeliveriesTable;
+  forge_counters: ForgeCountersTable;
+  forge_issues: ForgeIssuesTable;
+  forge_pull_requests: ForgePullRequestsTable;
+  forge_comments: ForgeCommentsTable;
+}
+
+/** Lifecycle states of a session, in order; the last four are terminal. */
+export const SESSION_STATES = [
+  "queued",
+  "preparing",
+  "running",
+  "finishing",
+  "succeeded",
+  "failed",
+  "timed_out",
+  "cancelled",
+] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+export const TERMINAL_STATES: readonly SessionState[] = ["succeeded", "failed", "timed_out", "cancelled"];
+
+/**
+ * What happened to the machinery (`infra_outcome`) versus the task (`task_outcome`): a
+ * session can run flawlessly and still change nothing.
+ * - infra: `ok` | `missing_credentials` | `workspace_error` | `agent_spawn_error` | `delivery_error` | `timeout` | `cancelled` | `internal_error`
+ * - task: `agent_error` | `no_changes` | `changes_pushed` | `pr_opened` | `push_refused`
+ */
+export type InfraOutcome =
+  | "ok"
+  | "missing_credentials"
+  | "workspace_error"
+  | "agent_spawn_error"
+  | "delivery_error"
+  | "timeout"
+  | "cancelled"
+  | "internal_error";
+export type TaskOutcome = "agent_error" | "no_changes" | "changes_pushed" | "pr_opened" | "push_refused";
+
+export interface SessionsTable {
+  id: string;
+  routine: string;
+  agent: string;
+  model: string | null;
+  state: SessionState;
+  infra_outcome: InfraOutcome | null;
+  task_outcome: TaskOutcome | null;
+  /** Human-readable reason for a failure or a refusal. */
+  reason: string | null;
+  /** What started it: `manual`, later `schedule`, `api`, `github`, `webhook`. */
+  trigger: string;
+  issue_number: number | null;
+  /** Run-specific text (`--text`). */
+  input_text: string | null;
+  repo: string | null;
+  branch: string | null;
+  base_branch: string | null;
+  base_sha: string | null;
+  head_sha: string | null;
+  pr_number: number | null;
+  workspace_path: string | null;
+  workspace_removed_at: number | null;
+  agent_session_id: string | null;
+  exit_code: number | null;
+  /** Host name and process id of the runner that owns a non-terminal session (crash recovery). */
+  runner_host: string | null;
+  runner_pid: number | null;
+  input_tokens: ColumnType<number, number | undefined, number>;
+  output_tokens: ColumnType<number, number | undefined, number>;
+  cache_read_tokens: ColumnType<number, number | undefined, number>;
+  cache_creation_tokens: ColumnType<number, number | undefined, number>;
+  /** Largest context seen in one turn (input + cache tokens), in tokens. */
+  context_tokens: number | null;
+  /** Cost in USD as reported by the agent CLI (Claude Code reports it; Codex does not). */
+  cost_usd: number | null;
+  num_turns: number | null;
+  files_changed: number | null;
+  insertions: number | null;
+  deletions: number | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface TranscriptEventsTable {
+  session_id: string;
+  /** 1-based position in the session's transcript. */
+  seq: number;
+  at: number;
+  kind: string;
+  /** The event as JSON. */
+  data: string;
+}
+
+export interface DeliveriesTable {
+  id: string;
+  session_id: string;
+  repo: string;
+  /** `commit` | `push` | `push_refused` | `pr_opened` | `no_changes` */
+  action: string;
+  ref: string | null;
+  sha: string | null;
+  detail: string | null;
+  at: number;
+}
+
+export interface ForgeCountersTable {
+  repo: string;
+  /** Last number handed out; issues and PRs share one sequence, as on GitHub. */
+  last_number: number;
+}
+
+export interface ForgeIssuesTable {
+  repo: string;
+  number: number;
+  title: string;
+  body: string;
+  author: string;
+  /** JSON array of label names. */
+  labels: string;
+  state: "open" | "closed";
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ForgePullRequestsTable {
+  repo: string;
+  number: number;
+  title: string;
+  body: string;
+  author: string;
+  head: string;
+  base: string;
+  draft: number;
+  state: "open" | "closed" | "merged";
+  session_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ForgeCommentsTable {
+  id: string;
+  repo: string;
+  number: number;
+  author: string;
+  body: string;
+  created_at: number;
+}
+
+/** A session as read from the store. */
+export type SessionRow = Selectable<SessionsTable>;

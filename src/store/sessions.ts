@@ -1,0 +1,112 @@
+import type { Kysely, Updateable } from "kysely";
+import type { Database, SessionRow, SessionState, SessionsTable } from "./schema.ts";
+
+/** Fields needed to record a new session (it starts `queued`). */
+export interface NewSession {
+  id: string;
+  routine: string;
+  agent: string;
+  model: string | null;
+  trigger: string;
+  issueNumber: number | null;
+  inputText: string | null;
+  createdAt: number;
+}
+
+/** Inserts a queued session. */
+export async function insertSession(db: Kysely<Database>, s: NewSession): Promise<void> {
+  await db
+    .insertInto("sessions")
+    .values({
+      id: s.id,
+      routine: s.routine,
+      agent: s.agent,
+      model: s.model,
+      state: "queued",
+      infra_outcome: null,
+      task_outcome: null,
+      reason: null,
+      trigger: s.trigger,
+      issue_number: s.issueNumber,
+      input_text: s.inputText,
+      repo: null,
+      branch: null,
+      base_branch: null,
+      base_sha: null,
+      head_sha: null,
+      pr_number: null,
+      workspace_path: null,
+      workspace_removed_at: null,
+      agent_session_id: null,
+      exit_code: null,
+      runner_host: null,
+      runner_pid: null,
+      context_tokens: null,
+      cost_usd: null,
+      num_turns: null,
+      files_changed: null,
+      insertions: null,
+      deletions: null,
+      created_at: s.createdAt,
+      started_at: null,
+      finished_at: null,
+    })
+    .execute();
+}
+
+/** Updates columns of one session. */
+export async function updateSession(
+  db: Kysely<Database>,
+  id: string,
+  patch: Updateable<SessionsTable>,
+): Promise<void> {
+  await db.updateTable("sessions").set(patch).where("id", "=", id).execute();
+}
+
+/** Moves a session to `state`, with any other columns to set in the same write. */
+export async function setSessionState(
+  db: Kysely<Database>,
+  id: string,
+  state: SessionState,
+  patch: Updateable<SessionsTable> = {},
+): Promise<void> {
+  await updateSession(db, id, { ...patch, state });
+}
+
+/** Finds a session by its full id or a unique prefix of it. */
+export async function findSession(db: Kysely<Database>, idOrPrefix: string): Promise<SessionRow | undefined> {
+  const exact = await db.selectFrom("sessions").selectAll().where("id", "=", idOrPrefix).executeTakeFirst();
+  if (exact) return exact;
+  const matches = await db
+    .selectFrom("sessions")
+    .selectAll()
+    .where("id", "like", `${idOrPrefix.replace(/[%_]/g, "")}%`)
+    .limit(2)
+    .execute();
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+/** Lists sessions, newest first. */
+export async function listSessions(
+  db: Kysely<Database>,
+  opts: { routine?: string; limit?: number } = {},
+): Promise<SessionRow[]> {
+  let q = db.selectFrom("sessions").selectAll().orderBy("created_at", "desc").orderBy("id", "desc");
+  if (opts.routine) q = q.where("routine", "=", opts.routine);
+  return q.limit(opts.limit ?? 50).execute();
+}
+
+/** Finished sessions whose workspace still exists and that finished before `before` (ms). */
+export async function sessionsWithExpiredWorkspaces(
+  db: Kysely<Database>,
+  before: number,
+): Promise<SessionRow[]> {
+  return db
+    .selectFrom("sessions")
+    .selectAll()
+    .where("workspace_path", "is not", null)
+    .where("workspace_removed_at", "is", null)
+    .where("finished_at", "is not", null)
+    .where("finished_at", "<=", before)
+    .execute();
+}
