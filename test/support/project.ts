@@ -1,0 +1,89 @@
+/**
+ * Real git repositories and nightshift projects in temporary folders, and the real CLI run
+ * as a child process, for integration tests.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const made: string[] = [];
+
+/** A new temporary folder, removed by {@link cleanupTemp}. */
+export function tempDir(prefix = "nightshift-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every folder made by {@link tempDir}. */
+export function cleanupTemp(): void {
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
+const GIT_ID = {
+  GIT_AUTHOR_NAME: "test",
+  GIT_AUTHOR_EMAIL: "test@example.invalid",
+  GIT_COMMITTER_NAME: "test",
+  GIT_COMMITTER_EMAIL: "test@example.invalid",
+};
+
+/** Runs git in `cwd` and returns stdout. */
+export async function gitOut(cwd: string, ...args: string[]): Promise<string> {
+  const r = await execa("git", args, { cwd, env: GIT_ID });
+  return String(r.stdout).trim();
+}
+
+/** Writes `files` (path → text) under `dir`. */
+export function writeFiles(dir: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
+}
+
+/** A git repository on `main` with `files` committed. */
+export async function makeRepo(files: Record<string, string>, dir = join(tempDir(), "repo")): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  writeFiles(dir, files);
+  await gitOut(dir, "init", "--quiet", "--initial-branch=main");
+  await gitOut(dir, "add", "--all");
+  await gitOut(dir, "commit", "--quiet", "-m", "initial");
+  return dir;
+}
+
+/** Writes `.nightshift/routines/<name>.md` from front-matter lines and a prompt. */
+export function writeRoutine(repo: string, name: string, frontMatter: string, prompt = "Do the task."): string {
+  const file = join(repo, ".nightshift", "routines", `${name}.md`);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `---\n${frontMatter.trim()}\n---\n${prompt}\n`);
+  return file;
+}
+
+/** Result of running the CLI. */
+export interface CliResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `nightshift` CLI (`node src/cli/main.ts`) in `cwd` with exactly `env` plus PATH and HOME. */
+export async function runCli(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const r = await execa(process.execPath, [join(ROOT, "src", "cli", "main.ts"), ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", NO_COLOR: "1", ...env },
+    extendEnv: false,
+    reject: false,
+    stdin: "ignore",
+    timeout: 120_000,
+  });
+  return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+/** Refs under refs/heads of a (bare) repository. */
+export async function branches(repo: string): Promise<string[]> {
+  const out = await gitOut(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads");
+  return out ? out.split("\n") : [];
+}
