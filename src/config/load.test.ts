@@ -19,7 +19,10 @@ function errorsOf(text: string, file = "/p/.nightshift/routines/nightly.md"): Co
 
 describe("parseRoutine", () => {
   it("applies defaults to a minimal routine and keeps the body as the prompt", () => {
-    const r = parseRoutine("/p/.nightshift/routines/nightly.md", "---\ndescription: tidy\n---\n\nFix one thing.\n");
+    const r = parseRoutine(
+      "/p/.nightshift/routines/nightly.md",
+      "---\ndescription: tidy\n---\n\nFix one thing.\n",
+    );
     expect(r).toMatchObject({
       name: "nightly",
       description: "tidy",
@@ -66,7 +69,7 @@ describe("parseRoutine", () => {
     expect(err.errors).toHaveLength(1);
     expect(err.errors[0]!.line).toBe(3);
     expect(err.errors[0]!.field).toBe("agent");
-    expect(err.message).toContain("nightly.md:3:8: agent: must be one of \"claude-code\", \"codex\", \"command\"");
+    expect(err.message).toContain('nightly.md:3:8: agent: must be one of "claude-code", "codex", "command"');
   });
 
   it("reports an unknown field at its own line", () => {
@@ -77,7 +80,15 @@ describe("parseRoutine", () => {
 
   it("reports every problem at once, nested fields included", () => {
     const err = errorsOf(
-      ["---", "timeout: soon", "triggers:", "  - schedule: '61 * * * *'", "branch_prefix: main", "---", "Go."].join("\n"),
+      [
+        "---",
+        "timeout: soon",
+        "triggers:",
+        "  - schedule: '61 * * * *'",
+        "branch_prefix: main",
+        "---",
+        "Go.",
+      ].join("\n"),
     );
     const byField = Object.fromEntries(err.errors.map((e) => [e.field, e]));
     expect(byField.timeout?.line).toBe(2);
@@ -123,7 +134,10 @@ describe("loadRoutines and loadProjectConfig", () => {
   it("uses defaults without config.yaml and validates it when present", () => {
     const root = tempDir();
     mkdirSync(join(root, ".nightshift"), { recursive: true });
-    expect(loadProjectConfig(root)).toMatchObject({ state_dir: ".nightshift/state", forge: { type: "local" } });
+    expect(loadProjectConfig(root)).toMatchObject({
+      state_dir: ".nightshift/state",
+      forge: { type: "local" },
+    });
     writeFileSync(join(root, ".nightshift", "config.yaml"), "workspaces:\n  retention: 12h\n");
     expect(loadProjectConfig(root).workspaces.retention).toBe(12 * 3_600_000);
     writeFileSync(join(root, ".nightshift", "config.yaml"), "forge:\n  type: gitlab\n");

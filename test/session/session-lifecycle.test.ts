@@ -14,7 +14,11 @@ import { branches, cleanupTemp, gitOut, makeRepo, writeRoutine } from "../suppor
 afterAll(cleanupTemp);
 
 /** A project around a fresh repository with one `command` routine. */
-async function projectWith(command: string, extra = "", clock?: ManualClock): Promise<{ project: Project; repo: string }> {
+async function projectWith(
+  command: string,
+  extra = "",
+  clock?: ManualClock,
+): Promise<{ project: Project; repo: string }> {
   const repo = await makeRepo({ "README.md": "# demo\n", "src/app.txt": "one\ntwo\n" });
   writeRoutine(repo, "task", `agent: command\ncommand: ${JSON.stringify(command)}\ntimeout: 10m\n${extra}`);
   const project = await openProject(repo, clock ? { clock } : {});
@@ -38,7 +42,12 @@ describe("a session", () => {
   it("that changes nothing leaves no branch and no pull request", async () => {
     const { project } = await projectWith("echo 'looked around, nothing to do'");
     const s = await runSession(project, { routine: loadRoutine(project.root, "task") });
-    expect(s).toMatchObject({ state: "succeeded", infra_outcome: "ok", task_outcome: "no_changes", pr_number: null });
+    expect(s).toMatchObject({
+      state: "succeeded",
+      infra_outcome: "ok",
+      task_outcome: "no_changes",
+      pr_number: null,
+    });
     expect(await branches(project.forge.barePath(project.repoName))).toEqual(["main"]);
     expect(await project.forge.listPullRequests(project.repoName, { state: "all" })).toEqual([]);
     expect((await listDeliveries(project.store.db, s.id)).map((d) => d.action)).toEqual(["no_changes"]);
@@ -50,18 +59,37 @@ describe("a session", () => {
       "echo three >> src/app.txt && git commit -qam 'agent: add three' && echo new > notes.txt && (git push -q origin HEAD:main 2>/dev/null || echo push-blocked)",
     );
     const s = await runSession(project, { routine: loadRoutine(project.root, "task") });
-    expect(s).toMatchObject({ state: "succeeded", task_outcome: "pr_opened", files_changed: 2, insertions: 2, deletions: 0 });
+    expect(s).toMatchObject({
+      state: "succeeded",
+      task_outcome: "pr_opened",
+      files_changed: 2,
+      insertions: 2,
+      deletions: 0,
+    });
     const bare = project.forge.barePath(project.repoName);
     expect(await branches(bare)).toEqual(["main", `nightshift/task-${s.id}`]);
     // The agent could not push to main itself: the workspace has no usable push URL.
     expect(await gitOut(bare, "rev-parse", "main")).toBe(s.base_sha);
     const texts = (await readEvents<TranscriptEvent>(project.store.db, s.id)).map((e) => e.data);
     expect(texts).toContainEqual({ type: "assistant", text: "push-blocked" });
-    const log = await gitOut(bare, "log", "--format=%an|%s|%(trailers:only,unfold)", `main..nightshift/task-${s.id}`);
-    expect(log).toContain(`nightshift|task [ns:${s.id}]|Nightshift-Session: ${s.id}\nNightshift-Routine: task`);
+    const log = await gitOut(
+      bare,
+      "log",
+      "--format=%an|%s|%(trailers:only,unfold)",
+      `main..nightshift/task-${s.id}`,
+    );
+    expect(log).toContain(
+      `nightshift|task [ns:${s.id}]|Nightshift-Session: ${s.id}\nNightshift-Routine: task`,
+    );
     expect(log).toContain("nightshift agent|agent: add three|");
     const pr = await project.forge.getPullRequest(project.repoName, s.pr_number!);
-    expect(pr).toMatchObject({ draft: true, state: "open", head: `nightshift/task-${s.id}`, base: "main", sessionId: s.id });
+    expect(pr).toMatchObject({
+      draft: true,
+      state: "open",
+      head: `nightshift/task-${s.id}`,
+      base: "main",
+      sessionId: s.id,
+    });
     expect(pr.body).toContain("2 files changed, +2 −0");
     expect(pr.body).toContain(`nightshift logs ${s.id}`);
     const diff = await project.forge.pullRequestDiff(project.repoName, pr.number);
@@ -73,7 +101,12 @@ describe("a session", () => {
   it("refuses and records a push to a branch outside the routine's prefix", async () => {
     const { project } = await projectWith("git switch -q -c feature/mine && echo x >> README.md");
     const s = await runSession(project, { routine: loadRoutine(project.root, "task") });
-    expect(s).toMatchObject({ state: "failed", infra_outcome: "ok", task_outcome: "push_refused", pr_number: null });
+    expect(s).toMatchObject({
+      state: "failed",
+      infra_outcome: "ok",
+      task_outcome: "push_refused",
+      pr_number: null,
+    });
     expect(s.reason).toContain('branch "feature/mine" is outside the routine\'s branch prefix "nightshift/"');
     expect(await branches(project.forge.barePath(project.repoName))).toEqual(["main"]);
     const ledger = await listDeliveries(project.store.db, s.id);
@@ -88,7 +121,10 @@ describe("a session", () => {
     const repo = await makeRepo({ "README.md": "x\n" });
     writeRoutine(repo, "claude", "agent: claude-code");
     const project = await openProject(repo);
-    const s = await runSession(project, { routine: loadRoutine(repo, "claude"), hostEnv: { PATH: process.env.PATH } });
+    const s = await runSession(project, {
+      routine: loadRoutine(repo, "claude"),
+      hostEnv: { PATH: process.env.PATH },
+    });
     expect(s).toMatchObject({ state: "failed", infra_outcome: "missing_credentials", workspace_path: null });
     expect(s.reason).toMatch(/ANTHROPIC_API_KEY.*CLAUDE_CODE_OAUTH_TOKEN.*ANTHROPIC_BASE_URL/);
     expect(await kinds(project, s.id)).not.toContain("agent_spawned");
@@ -126,7 +162,10 @@ describe("a session", () => {
       },
     });
     await ready;
-    const row = await findSession(project.store.db, (await project.store.db.selectFrom("sessions").select("id").executeTakeFirstOrThrow()).id);
+    const row = await findSession(
+      project.store.db,
+      (await project.store.db.selectFrom("sessions").select("id").executeTakeFirstOrThrow()).id,
+    );
     const ws = join(row!.workspace_path!, "workspace", project.repoName);
     const pids = ["child.pid", "grandchild.pid"].map((f) => Number(readFileSync(join(ws, f), "utf8")));
     expect(pids.every(alive)).toBe(true);
@@ -140,9 +179,17 @@ describe("a session", () => {
   });
 
   it("puts the issue's title and body in the prompt and references the issue in the PR without closing it", async () => {
-    const { project } = await projectWith("cat \"$NIGHTSHIFT_PROMPT_FILE\" > prompt-seen.md");
-    const issue = await project.forge.createIssue(project.repoName, { title: "Parser drops the last line", body: "Steps: run it on a file without a trailing newline.", author: "octocat" });
-    const s = await runSession(project, { routine: loadRoutine(project.root, "task"), issue, text: "from the alert: line 42" });
+    const { project } = await projectWith('cat "$NIGHTSHIFT_PROMPT_FILE" > prompt-seen.md');
+    const issue = await project.forge.createIssue(project.repoName, {
+      title: "Parser drops the last line",
+      body: "Steps: run it on a file without a trailing newline.",
+      author: "octocat",
+    });
+    const s = await runSession(project, {
+      routine: loadRoutine(project.root, "task"),
+      issue,
+      text: "from the alert: line 42",
+    });
     expect(s.task_outcome).toBe("pr_opened");
     const diff = await project.forge.pullRequestDiff(project.repoName, s.pr_number!);
     expect(diff).toContain("+## Issue #1: Parser drops the last line");
@@ -170,9 +217,22 @@ describe("a session", () => {
 
   it("marks a session whose runner process died as failed when the project is opened again", async () => {
     const { project, repo } = await projectWith("echo hi");
-    await insertSession(project.store.db, { id: "deadrunner", routine: "task", agent: "command", model: null, trigger: "manual", issueNumber: null, inputText: null, createdAt: 1 });
+    await insertSession(project.store.db, {
+      id: "deadrunner",
+      routine: "task",
+      agent: "command",
+      model: null,
+      trigger: "manual",
+      issueNumber: null,
+      inputText: null,
+      createdAt: 1,
+    });
     const { hostname } = await import("node:os");
-    await updateSession(project.store.db, "deadrunner", { state: "running", runner_host: hostname(), runner_pid: 2 ** 22 + 12345 });
+    await updateSession(project.store.db, "deadrunner", {
+      state: "running",
+      runner_host: hostname(),
+      runner_pid: 2 ** 22 + 12345,
+    });
     await project.close();
     const reopened = await openProject(repo);
     const s = await findSession(reopened.store.db, "deadrunner");

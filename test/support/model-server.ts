@@ -22,7 +22,6 @@ export interface RecordedRequest {
   api: "anthropic" | "openai";
   path: string;
   headers: Record<string, string | string[] | undefined>;
-  // biome-ignore lint/suspicious/noExplicitAny: parsed JSON of whatever the agent sent
   body: any;
   raw: string;
 }
@@ -59,7 +58,6 @@ type Usage = Required<NonNullable<ModelServerOptions["usage"]>>;
 const DONE: ScriptStep = { text: "Done." };
 const SIDE_REPLY = "OK";
 
-// biome-ignore lint/suspicious/noExplicitAny: loose JSON
 type Json = any;
 
 function decodeBody(buf: Buffer, encoding: string | undefined): Buffer {
@@ -139,6 +137,19 @@ function split2(s: string): string[] {
  * in `system` or as a `role: "system"` message; with `--tools ""` the tools array is empty
  * but the environment block is still there. Anything else is a side request.
  */
+/**
+ * Replaces `{{cwd}}` in a tool call's string inputs with the agent's working directory, as
+ * Claude Code states it in its environment block ("Primary working directory: <path>"), so
+ * scripts can name absolute paths (Read and Edit need them) in workspaces made at run time.
+ */
+export function withCwd(step: ScriptStep, raw: string): ScriptStep {
+  if (!("tool" in step)) return step;
+  const cwd = /Primary working directory: ([^\s"\\]+)/.exec(raw)?.[1];
+  if (!cwd) return step;
+  const input = JSON.parse(JSON.stringify(step.input).replaceAll("{{cwd}}", cwd)) as Record<string, unknown>;
+  return { ...step, input };
+}
+
 export function isAnthropicSideRequest(path: string, body: Json, raw: string): boolean {
   if (path.startsWith("/v1/messages/count_tokens")) return true;
   if (!body || typeof body !== "object" || !Array.isArray(body.messages)) return true;
@@ -409,7 +420,7 @@ export function startModelServer(opts: ModelServerOptions): Promise<ModelServer>
         replyAnthropic(res, body, { text: SIDE_REPLY }, usage);
         return;
       }
-      replyAnthropic(res, body, scripts.anthropic.shift() ?? DONE, usage);
+      replyAnthropic(res, body, withCwd(scripts.anthropic.shift() ?? DONE, raw), usage);
       return;
     }
     if (req.method === "POST" && path.startsWith("/v1/responses")) {

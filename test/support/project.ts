@@ -45,7 +45,10 @@ export function writeFiles(dir: string, files: Record<string, string>): void {
 }
 
 /** A git repository on `main` with `files` committed. */
-export async function makeRepo(files: Record<string, string>, dir = join(tempDir(), "repo")): Promise<string> {
+export async function makeRepo(
+  files: Record<string, string>,
+  dir = join(tempDir(), "repo"),
+): Promise<string> {
   mkdirSync(dir, { recursive: true });
   writeFiles(dir, files);
   await gitOut(dir, "init", "--quiet", "--initial-branch=main");
@@ -55,7 +58,12 @@ export async function makeRepo(files: Record<string, string>, dir = join(tempDir
 }
 
 /** Writes `.nightshift/routines/<name>.md` from front-matter lines and a prompt. */
-export function writeRoutine(repo: string, name: string, frontMatter: string, prompt = "Do the task."): string {
+export function writeRoutine(
+  repo: string,
+  name: string,
+  frontMatter: string,
+  prompt = "Do the task.",
+): string {
   const file = join(repo, ".nightshift", "routines", `${name}.md`);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `---\n${frontMatter.trim()}\n---\n${prompt}\n`);
@@ -70,10 +78,19 @@ export interface CliResult {
 }
 
 /** Runs the real `nightshift` CLI (`node src/cli/main.ts`) in `cwd` with exactly `env` plus PATH and HOME. */
-export async function runCli(cwd: string, args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+export async function runCli(
+  cwd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
   const r = await execa(process.execPath, [join(ROOT, "src", "cli", "main.ts"), ...args], {
     cwd,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? "/root", NO_COLOR: "1", ...env },
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? "/root",
+      NO_COLOR: "1",
+      ...env,
+    },
     extendEnv: false,
     reject: false,
     stdin: "ignore",

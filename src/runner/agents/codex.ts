@@ -104,7 +104,14 @@ export class CodexJsonParser implements OutputParser {
         return [{ type: "init", agentSessionId: msg.thread_id }];
       case "item.started":
         if (item.type === "command_execution")
-          return [{ type: "tool_call", id: item.id, name: "exec_command", input: { command: item.command } }];
+          return [
+            {
+              type: "tool_call",
+              id: item.id,
+              name: "exec_command",
+              input: { command: unwrapShell(item.command) },
+            },
+          ];
         if (item.type === "file_change")
           return [{ type: "tool_call", id: item.id, name: "apply_patch", input: { changes: item.changes } }];
         return [];
@@ -176,4 +183,16 @@ export class CodexJsonParser implements OutputParser {
       },
     ];
   }
+}
+
+/**
+ * Codex reports commands as it ran them, wrapped in a login shell (`/bin/bash -lc '<cmd>'`);
+ * this returns `<cmd>` when the quoting is simple enough to undo exactly, else the original.
+ */
+export function unwrapShell(command: string): string {
+  const m = /^\S*\/(?:ba|z)?sh -lc (['"])([\s\S]*)\1$/.exec(command ?? "");
+  if (!m) return command;
+  const [, quote, inner] = m as unknown as [string, string, string];
+  if (quote === "'") return inner.includes("'") ? command : inner;
+  return inner.replace(/\\(["\\$`])/g, "$1");
 }

@@ -5,13 +5,15 @@ import { ROOT } from "../../../test/support/project.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 import { UsageMeter } from "../transcript/usage.ts";
 import { ClaudeStreamParser } from "./claude-code.ts";
-import { CodexJsonParser } from "./codex.ts";
+import { CodexJsonParser, unwrapShell } from "./codex.ts";
 import { commandAdapter } from "./command.ts";
 import type { OutputParser } from "./types.ts";
 
 /** Output recorded from the real CLIs against the scripted model server (test/support). */
 function parseFixture(name: string, parser: OutputParser, exitCode = 0): AgentEvent[] {
-  const lines = readFileSync(join(ROOT, "test", "fixtures", name), "utf8").split("\n").filter(Boolean);
+  const lines = readFileSync(join(ROOT, "test", "fixtures", name), "utf8")
+    .split("\n")
+    .filter(Boolean);
   return [...lines.flatMap((l) => parser.line(l)), ...parser.end(exitCode)];
 }
 
@@ -52,14 +54,24 @@ describe("Claude Code stream-json", () => {
 
   it("judges failure by is_error even when subtype says success", () => {
     const p = new ClaudeStreamParser();
-    const [ev] = p.line(JSON.stringify({ type: "result", subtype: "success", is_error: true, result: "API Error: 500", num_turns: 1 }));
+    const [ev] = p.line(
+      JSON.stringify({
+        type: "result",
+        subtype: "success",
+        is_error: true,
+        result: "API Error: 500",
+        num_turns: 1,
+      }),
+    );
     expect(ev).toMatchObject({ type: "result", isError: true, text: "API Error: 500" });
   });
 
   it("reports a crash without a result as an error", () => {
     const p = new ClaudeStreamParser();
     p.line(JSON.stringify({ type: "system", subtype: "init", session_id: "s" }));
-    expect(p.end(137)).toEqual([expect.objectContaining({ type: "result", isError: true, subtype: "no_result" })]);
+    expect(p.end(137)).toEqual([
+      expect.objectContaining({ type: "result", isError: true, subtype: "no_result" }),
+    ]);
   });
 });
 
@@ -69,28 +81,48 @@ describe("Codex exec --json", () => {
   it("maps command executions and file changes to tool calls and results", () => {
     const calls = events.filter((e) => e.type === "tool_call");
     expect(calls.map((c) => c.type === "tool_call" && c.name)).toEqual(["exec_command", "apply_patch"]);
-    expect(calls[0]).toMatchObject({ input: { command: expect.stringContaining("echo hello > out.txt") } });
+    expect(calls[0]).toMatchObject({ input: { command: "echo hello > out.txt" } });
     expect(events.filter((e) => e.type === "tool_result")).toHaveLength(2);
   });
 
   it("splits cached tokens out of input tokens and sums turns", () => {
     const usage = events.filter((e) => e.type === "usage");
-    expect(usage).toEqual([{ type: "usage", inputTokens: 2400, outputTokens: 150, cacheReadTokens: 600, cacheCreationTokens: 0 }]);
-    expect(events.at(-1)).toMatchObject({ type: "result", isError: false, numTurns: 1, text: "Created out.txt and patched.txt." });
+    expect(usage).toEqual([
+      { type: "usage", inputTokens: 2400, outputTokens: 150, cacheReadTokens: 600, cacheCreationTokens: 0 },
+    ]);
+    expect(events.at(-1)).toMatchObject({
+      type: "result",
+      isError: false,
+      numTurns: 1,
+      text: "Created out.txt and patched.txt.",
+    });
   });
 
   it("does not treat the model-metadata warning as a failure, but does treat turn.failed as one", () => {
     expect(events.some((e) => e.type === "result" && e.isError)).toBe(false);
     const p = new CodexJsonParser();
     p.line(JSON.stringify({ type: "turn.failed", error: { message: "stream disconnected" } }));
-    expect(p.end(1)).toEqual([expect.objectContaining({ type: "result", isError: true, text: "stream disconnected" })]);
+    expect(p.end(1)).toEqual([
+      expect.objectContaining({ type: "result", isError: true, text: "stream disconnected" }),
+    ]);
+  });
+});
+
+describe("unwrapShell", () => {
+  it("undoes Codex's login-shell wrapping when the quoting is simple", () => {
+    expect(unwrapShell("/bin/bash -lc 'npm test'")).toBe("npm test");
+    expect(unwrapShell(`/bin/bash -lc "node -e \\"console.log(1)\\""`)).toBe('node -e "console.log(1)"');
+    expect(unwrapShell("/bin/bash -lc 'it'\\''s'")).toBe("/bin/bash -lc 'it'\\''s'");
+    expect(unwrapShell("ls -la")).toBe("ls -la");
   });
 });
 
 describe("command adapter output", () => {
   it("takes JSON lines of the event model as events and anything else as text", () => {
     const p = commandAdapter.parser();
-    expect(p.line('{"type":"usage","inputTokens":3,"outputTokens":1,"cacheReadTokens":0,"cacheCreationTokens":0}')).toEqual([
+    expect(
+      p.line('{"type":"usage","inputTokens":3,"outputTokens":1,"cacheReadTokens":0,"cacheCreationTokens":0}'),
+    ).toEqual([
       { type: "usage", inputTokens: 3, outputTokens: 1, cacheReadTokens: 0, cacheCreationTokens: 0 },
     ]);
     expect(p.line('{"hello": 1}')).toEqual([{ type: "assistant", text: '{"hello": 1}' }]);

@@ -1,0 +1,506 @@
+/**
+ * bench/session-start: how long `nightshift run` takes to get the agent process spawned, on a
+ * generated 5,000-file repository with a warm mirror, as a ratio to a bare
+ * `git clone --reference <mirror> <forge repo>` plus `git switch -c` of the same repository,
+ * measured in the same run (alternating, so both see the same machine state). Target: ≤ 1.25×
+ * (medians).
+ *
+ * Three measurements per iteration, in rotating order:
+ *  - cli:        spawn of `node src/cli/main.ts -C <repo> run <routine>` → the agent's own
+ *                `date +%s%N` (includes Node start-up and module loading);
+ *  - in-process: `openProject()` + `loadRoutine()` + `runSession()` called from here → the
+ *                `agent_spawned` transcript event (`onEvent`), without Node start-up;
+ *  - baseline:   `git clone --quiet --reference <mirror> <forge bare repo> <dest>` (which checks
+ *                out the files) + `git switch --quiet -c x`, run as child processes.
+ *
+ * After the iterations, one more in-process session runs with `GIT_TRACE2_EVENT` set and the
+ * report shows every git call nightshift made before the spawn, with its start and duration.
+ *
+ * Usage: node bench/session-start.ts [--iterations 7] [--files 5000] [--keep] [--check]
+ * Writes bench/results/session-start.json.
+ */
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { loadRoutine } from "../src/config/load.ts";
+import { openProject } from "../src/runner/project.ts";
+import { repoNameFor } from "../src/runner/repos.ts";
+import { runSession } from "../src/runner/session.ts";
+import type { SessionRow } from "../src/store/schema.ts";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+const ROUTINE = "bench-start";
+const TARGET = 1.25;
+/** The same environment nightshift gives its git calls (src/util/git.ts), for a like-for-like baseline. */
+const GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat", GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" };
+
+const { values: args } = parseArgs({
+  options: {
+    iterations: { type: "string", default: "7" },
+    files: { type: "string", default: "5000" },
+    keep: { type: "boolean", default: false },
+    check: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+if (args.help) {
+  console.log(
+    "usage: node bench/session-start.ts [--iterations N] [--files N] [--keep] [--check]\n" +
+      "  --iterations N  measured rounds (default 7), after one warm-up session\n" +
+      "  --files N       files in the generated repository (default 5000)\n" +
+      "  --keep          keep the temporary folder (its path is printed)\n" +
+      "  --check         exit 1 when the CLI median ratio is above the target",
+  );
+  process.exit(0);
+}
+const ITERATIONS = positive(args.iterations, "--iterations");
+const FILES = positive(args.files, "--files");
+
+function positive(v: string, what: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${what} must be a positive whole number, got "${v}"`);
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Child processes
+
+interface Ran {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(
+  cmd: string,
+  argv: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<Ran> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, {
+      cwd: opts.cwd ?? process.cwd(),
+      env: opts.env ?? process.env,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (b: Buffer) => out.push(b));
+    child.stderr.on("data", (b: Buffer) => err.push(b));
+    child.once("error", reject);
+    child.once("close", (code) =>
+      resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }),
+    );
+  });
+}
+
+async function runOk(cmd: string, argv: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  const r = await run(cmd, argv, opts);
+  if (r.code !== 0) throw new Error(`${cmd} ${argv.join(" ")} exited ${r.code}: ${r.stderr.trim()}`);
+  return r.stdout.trim();
+}
+
+const gitEnv = { ...process.env, ...GIT_ENV };
+
+// ---------------------------------------------------------------------------------------------
+// The generated repository
+
+/** Small deterministic PRNG (mulberry32), so every run generates the same repository. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const WORDS = (
+  "session routine agent mirror clone branch commit worktree forge transcript token budget " +
+  "schedule trigger runner workspace delivery review change patch value result error state " +
+  "config store event stream parser render invoke resolve reject promise buffer handle index"
+).split(" ");
+
+function fileText(rand: () => number, ext: string, bytes: number): string {
+  const pick = () => WORDS[Math.floor(rand() * WORDS.length)]!;
+  const lines: string[] = [];
+  let size = 0;
+  let n = 0;
+  while (size < bytes) {
+    let line: string;
+    if (ext === "md")
+      line =
+        n % 12 === 0
+          ? `## ${pick()} ${pick()}`
+          : `${pick()} ${pick()} ${pick()} ${pick()} ${pick()} ${pick()} ${pick()}.`;
+    else if (ext === "json") line = `  "${pick()}_${n}": "${pick()} ${pick()} ${Math.floor(rand() * 1e6)}",`;
+    else if (n % 9 === 0) line = `export function ${pick()}${n}(${pick()}: string, ${pick()}: number) {`;
+    else if (n % 9 === 8) line = "}";
+    else line = `  const ${pick()}_${n} = ${pick()}(${Math.floor(rand() * 1000)}, "${pick()} ${pick()}");`;
+    lines.push(line);
+    size += line.length + 1;
+    n++;
+  }
+  return ext === "json" ? `{\n${lines.join("\n")}\n  "end": true\n}\n` : `${lines.join("\n")}\n`;
+}
+
+/** Writes `count` files (1–6 KB, nested 2–5 folders deep), a routine, and commits them once. */
+async function generateRepo(dir: string, count: number): Promise<{ files: number; bytes: number }> {
+  const rand = prng(5000);
+  let bytes = 0;
+  const exts = ["ts", "ts", "ts", "ts", "md", "json", "txt"];
+  for (let i = 0; i < count; i++) {
+    const parts = [`packages`, `pkg-${String(i % 12).padStart(2, "0")}`];
+    parts.push(i % 5 === 0 ? "test" : "src");
+    parts.push(`mod-${Math.floor(i / 12) % 16}`);
+    if (i % 3 !== 0) parts.push(`part-${Math.floor(i / 192) % 8}`);
+    const ext = exts[i % exts.length]!;
+    const file = join(dir, ...parts, `file-${String(i).padStart(4, "0")}.${ext}`);
+    mkdirSync(dirname(file), { recursive: true });
+    const text = fileText(rand, ext, 1024 + Math.floor(rand() * 5 * 1024));
+    writeFileSync(file, text);
+    bytes += text.length;
+  }
+  writeFileSync(join(dir, "README.md"), "# generated repository for bench/session-start\n");
+  mkdirSync(join(dir, ".nightshift", "routines"), { recursive: true });
+  writeFileSync(join(dir, ".nightshift", ".gitignore"), "state/\n");
+  // The agent records when it started (ns since the epoch) in the session's tmp folder, then
+  // exits without touching the repository: no commit, no PR.
+  writeFileSync(
+    join(dir, ".nightshift", "routines", `${ROUTINE}.md`),
+    [
+      "---",
+      "description: bench/session-start — records its spawn time and changes nothing",
+      "agent: command",
+      `command: 'date +%s%N > "$TMPDIR/spawned"'`,
+      "timeout: 5m",
+      "---",
+      "Do nothing.",
+      "",
+    ].join("\n"),
+  );
+  const env = {
+    ...gitEnv,
+    GIT_AUTHOR_NAME: "bench",
+    GIT_AUTHOR_EMAIL: "bench@example.invalid",
+    GIT_COMMITTER_NAME: "bench",
+    GIT_COMMITTER_EMAIL: "bench@example.invalid",
+    GIT_AUTHOR_DATE: "2026-01-01T00:00:00Z",
+    GIT_COMMITTER_DATE: "2026-01-01T00:00:00Z",
+  };
+  await runOk("git", ["init", "--quiet", "--initial-branch=main"], { cwd: dir, env });
+  await runOk("git", ["add", "-A"], { cwd: dir, env });
+  await runOk("git", ["commit", "--quiet", "-m", "generated repository"], { cwd: dir, env });
+  return { files: count, bytes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The three measurements
+
+/** ms since the epoch as `date +%s%N` wrote it. */
+function readSpawned(sessionDir: string): number {
+  const ns = BigInt(readFileSync(join(sessionDir, "tmp", "spawned"), "utf8").trim());
+  return Number(ns / 1000n) / 1000;
+}
+
+function assertQuiet(s: SessionRow | undefined, how: string): asserts s is SessionRow {
+  if (!s) throw new Error(`${how}: no session`);
+  if (s.state !== "succeeded" || s.task_outcome !== "no_changes")
+    throw new Error(`${how}: session ${s.id} ended ${s.state}/${s.task_outcome ?? "-"}: ${s.reason ?? ""}`);
+}
+
+/** Removes a finished session's workspace (not measured; keeps the disk and the page cache small). */
+function dropWorkspace(s: SessionRow): void {
+  if (s.workspace_path) rmSync(join(s.workspace_path, "workspace"), { recursive: true, force: true });
+}
+
+/** (a) `nightshift run` as a user starts it: a new Node process. */
+async function measureCli(repo: string): Promise<number> {
+  const t0 = Date.now(); // wall clock, comparable with the agent's `date`
+  const r = await run(process.execPath, [
+    "--disable-warning=ExperimentalWarning",
+    join(ROOT, "src", "cli", "main.ts"),
+    "-C",
+    repo,
+    "run",
+    ROUTINE,
+    "--json",
+  ]);
+  let session: SessionRow | undefined;
+  try {
+    session = JSON.parse(r.stdout) as SessionRow;
+  } catch {
+    throw new Error(`nightshift run exited ${r.code} without a session: ${r.stderr.trim() || r.stdout}`);
+  }
+  assertQuiet(session, "nightshift run");
+  const ms = readSpawned(session.workspace_path!) - t0;
+  dropWorkspace(session);
+  return ms;
+}
+
+/** (b) The same session started in this process: no Node start-up, warm modules. */
+async function measureInProcess(repo: string): Promise<{ ms: number; session: SessionRow; t0: number }> {
+  const t0 = performance.now();
+  let spawnedAt: number | undefined;
+  const project = await openProject(repo);
+  let session: SessionRow;
+  try {
+    const routine = loadRoutine(project.root, ROUTINE);
+    session = await runSession(project, {
+      routine,
+      onEvent: (ev) => {
+        if (ev.type === "agent_spawned") spawnedAt ??= performance.now();
+      },
+    });
+  } finally {
+    await project.close();
+  }
+  assertQuiet(session, "runSession");
+  if (spawnedAt === undefined) throw new Error(`session ${session.id}: no agent_spawned event`);
+  return { ms: spawnedAt - t0, session, t0 };
+}
+
+/** (c) What any tool must do at least: clone borrowing from the same warm mirror, check out, branch. */
+async function measureBaseline(mirror: string, forgeRepo: string, dest: string): Promise<number> {
+  const t0 = performance.now();
+  await runOk("git", ["clone", "--quiet", "--reference", mirror, forgeRepo, dest], { env: gitEnv });
+  await runOk("git", ["switch", "--quiet", "-c", "x"], { cwd: dest, env: gitEnv });
+  const ms = performance.now() - t0;
+  rmSync(dest, { recursive: true, force: true });
+  return ms;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Breakdown: one traced in-process session
+
+interface Step {
+  what: string;
+  startMs: number;
+  ms?: number;
+}
+
+/** Parses git's trace2 event stream: one row per top-level git process. */
+function gitCalls(traceFile: string, epochT0: number): Step[] {
+  const starts = new Map<string, { argv: string[]; at: number }>();
+  const steps: Step[] = [];
+  const epochOf = (time: string) => {
+    // "2026-01-01T10:20:30.123456Z": Date.parse keeps ms only.
+    const m = /^(.*T\d\d:\d\d:\d\d)\.(\d+)Z$/.exec(time);
+    return m ? Date.parse(`${m[1]}Z`) + Number(`0.${m[2]}`) * 1000 : Date.parse(time);
+  };
+  for (const line of readFileSync(traceFile, "utf8").split("\n")) {
+    if (!line.trim()) continue;
+    const ev = JSON.parse(line) as {
+      event: string;
+      sid: string;
+      time?: string;
+      t_abs?: number;
+      argv?: string[];
+    };
+    if (ev.sid.includes("/")) continue; // a child of a git command (index-pack, upload-pack…)
+    if (ev.event === "start" && ev.time && ev.argv)
+      starts.set(ev.sid, { argv: ev.argv, at: epochOf(ev.time) });
+    if (ev.event === "exit" && ev.t_abs !== undefined) {
+      const s = starts.get(ev.sid);
+      if (!s) continue;
+      const argv = s.argv.slice(1).map((a) => (a.length > 40 ? `…${a.slice(-28)}` : a));
+      steps.push({ what: `git ${argv.join(" ")}`, startMs: s.at - epochT0, ms: ev.t_abs * 1000 });
+    }
+  }
+  return steps.sort((a, b) => a.startMs - b.startMs);
+}
+
+async function breakdown(
+  repo: string,
+  dir: string,
+): Promise<{ steps: Step[]; totalMs: number; gitMs: number }> {
+  const traceFile = join(dir, "trace2.jsonl");
+  const marks: Step[] = [];
+  const epoch = () => performance.timeOrigin + performance.now();
+  process.env.GIT_TRACE2_EVENT = traceFile; // execa passes process.env on to nightshift's git calls
+  let t0 = 0;
+  let total = 0;
+  try {
+    t0 = epoch();
+    const project = await openProject(repo);
+    marks.push({ what: "· openProject() returned", startMs: epoch() - t0 });
+    let spawnedAt: number | undefined;
+    try {
+      const routine = loadRoutine(project.root, ROUTINE);
+      const session = await runSession(project, {
+        routine,
+        onCreated: () => marks.push({ what: "· session row created", startMs: epoch() - t0 }),
+        onEvent: (ev) => {
+          const at = epoch() - t0;
+          if (spawnedAt !== undefined) return;
+          if (ev.type === "agent_spawned") spawnedAt = at;
+          const label = ev.type === "state" ? `state ${ev.state}` : ev.type;
+          marks.push({ what: `· event ${label}`, startMs: at });
+        },
+      });
+      assertQuiet(session, "traced runSession");
+      dropWorkspace(session);
+    } finally {
+      await project.close();
+    }
+    total = spawnedAt!;
+  } finally {
+    delete process.env.GIT_TRACE2_EVENT;
+  }
+  const calls = gitCalls(traceFile, t0).filter((c) => c.startMs < total);
+  const gitMs = calls.reduce((s, c) => s + c.ms!, 0);
+  const steps = [...marks, ...calls].sort((a, b) => a.startMs - b.startMs);
+  return { steps, totalMs: total, gitMs };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+interface Stats {
+  samples: number[];
+  median: number;
+  min: number;
+  max: number;
+}
+
+function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { samples: samples.map((x) => Math.round(x * 10) / 10), median, min: s[0]!, max: s[s.length - 1]! };
+}
+
+const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "nightshift-bench-session-start-"));
+  const repo = join(dir, "repo");
+  mkdirSync(repo);
+  const cleanup = () => {
+    if (args.keep) console.log(`kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
+  };
+  process.once("SIGINT", () => {
+    cleanup();
+    process.exit(130);
+  });
+  try {
+    const gitVersion = await runOk("git", ["--version"]);
+    process.stdout.write(`generating a ${FILES}-file repository in ${repo} … `);
+    let t = performance.now();
+    const generated = await generateRepo(repo, FILES);
+    console.log(`${(generated.bytes / 1e6).toFixed(1)} MB, ${fmt(performance.now() - t)}`);
+
+    process.stdout.write("warm-up session (publishes the forge repo, creates the mirror) … ");
+    t = performance.now();
+    await measureCli(repo);
+    await measureInProcess(repo).then((r) => dropWorkspace(r.session));
+    console.log(fmt(performance.now() - t));
+
+    const stateDir = join(repo, ".nightshift", "state");
+    const name = repoNameFor(repo);
+    const mirror = join(stateDir, "mirrors", `${name}.git`);
+    const forgeRepo = join(stateDir, "forge", `${name}.git`);
+    statSync(join(mirror, "HEAD"));
+    statSync(join(forgeRepo, "HEAD"));
+    // One untimed baseline too, so every contender has run once before measuring.
+    await measureBaseline(mirror, forgeRepo, join(dir, "baseline-warmup"));
+
+    const samples = { cli: [] as number[], inProcess: [] as number[], baseline: [] as number[] };
+    const contenders: [keyof typeof samples, (i: number) => Promise<number>][] = [
+      ["cli", () => measureCli(repo)],
+      [
+        "inProcess",
+        async () => {
+          const r = await measureInProcess(repo);
+          dropWorkspace(r.session);
+          return r.ms;
+        },
+      ],
+      ["baseline", (i) => measureBaseline(mirror, forgeRepo, join(dir, `baseline-${i}`))],
+    ];
+    for (let i = 0; i < ITERATIONS; i++) {
+      const row: string[] = [];
+      // Rotate the order so no contender always runs right after another's file writes.
+      for (let k = 0; k < contenders.length; k++) {
+        const [key, fn] = contenders[(i + k) % contenders.length]!;
+        const ms = await fn(i);
+        samples[key].push(ms);
+        row.push(`${key} ${fmt(ms)}`);
+      }
+      console.log(`  round ${i + 1}/${ITERATIONS}: ${row.join(" · ")}`);
+    }
+
+    const cli = stats(samples.cli);
+    const inProcess = stats(samples.inProcess);
+    const baseline = stats(samples.baseline);
+    const ratio = { cli: cli.median / baseline.median, inProcess: inProcess.median / baseline.median };
+    const met = { cli: ratio.cli <= TARGET, inProcess: ratio.inProcess <= TARGET };
+
+    console.log(
+      "\nbreakdown: one more in-process session with GIT_TRACE2_EVENT (not part of the figures above)",
+    );
+    const bd = await breakdown(repo, dir);
+
+    const rows: [string, Stats, string][] = [
+      ["nightshift run (CLI)", cli, `${ratio.cli.toFixed(2)}×`],
+      ["nightshift in-process", inProcess, `${ratio.inProcess.toFixed(2)}×`],
+      ["baseline clone+switch", baseline, "1.00×"],
+    ];
+    console.log(
+      `\nsession-start · ${FILES} files · ${ITERATIONS} rounds · node ${process.version} · ${gitVersion} · ${cpus().length} CPUs\n`,
+    );
+    console.log(
+      `  ${"".padEnd(24)}${"median".padStart(10)}${"min".padStart(10)}${"max".padStart(10)}${"ratio".padStart(9)}`,
+    );
+    for (const [label, s, r] of rows)
+      console.log(
+        `  ${label.padEnd(24)}${fmt(s.median).padStart(10)}${fmt(s.min).padStart(10)}${fmt(s.max).padStart(10)}${r.padStart(9)}`,
+      );
+    console.log(
+      `\n  target ≤ ${TARGET}× (median vs baseline median): CLI ${met.cli ? "MET" : "MISSED"} (${ratio.cli.toFixed(2)}×), ` +
+        `in-process ${met.inProcess ? "MET" : "MISSED"} (${ratio.inProcess.toFixed(2)}×)`,
+    );
+    console.log(
+      `\n  traced in-process session: spawn at ${fmt(bd.totalMs)}, of which git processes ${fmt(bd.gitMs)}`,
+    );
+    for (const s of bd.steps)
+      console.log(
+        `  ${`+${s.startMs.toFixed(1)}`.padStart(9)} ms  ${s.ms !== undefined ? `${s.ms.toFixed(1).padStart(7)} ms` : "".padStart(10)}  ${s.what}`,
+      );
+
+    const result = {
+      benchmark: "session-start",
+      date: new Date().toISOString(),
+      machine: { node: process.version, git: gitVersion, cpus: cpus().length, platform: process.platform },
+      repository: { files: generated.files, bytes: generated.bytes },
+      iterations: ITERATIONS,
+      unit: "ms",
+      cli,
+      inProcess,
+      baseline,
+      ratio,
+      target: TARGET,
+      met,
+      breakdown: {
+        spawnMs: bd.totalMs,
+        gitMs: bd.gitMs,
+        steps: bd.steps.map((s) => ({ ...s, startMs: Math.round(s.startMs * 10) / 10 })),
+      },
+    };
+    const out = join(ROOT, "bench", "results", "session-start.json");
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    console.log(`\nwrote ${out}`);
+    if (args.check && !met.cli) process.exitCode = 1;
+  } finally {
+    cleanup();
+  }
+}
+
+await main();
