@@ -13,4 +13,8 @@ export default tseslint.config(
       "no-control-regex": "off",
     },
   },
+  {
+    files: ["**/*.js", "**/*.mjs"],
+    languageOptions: { globals: { process: "readonly", console: "readonly" } },
+  },
 );
