@@ -52,3 +52,8 @@ export function positiveInt(what: string) {
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
+
+/** The forge repository a command names with `--repo`, else the project's own. */
+export function repoOption(cmd: Command, fallback: string): string {
+  return (cmd.opts() as { repo?: string }).repo ?? fallback;
+}

@@ -3,9 +3,13 @@ import { formatDuration } from "../config/duration.ts";
 import type { SessionRow } from "../store/schema.ts";
 import type { TranscriptEvent } from "../runner/transcript/events.ts";
 
-const clip = (s: string, n: number) => {
-  const one = s.replace(/\s+$/g, "");
-  return one.length > n ? `${one.slice(0, n)}… (${one.length - n} more chars)` : one;
+/** Shortens text to `n` characters and `maxLines` lines, saying how much was left out. */
+const clip = (s: string, n: number, maxLines = Infinity) => {
+  const text = s.replace(/\s+$/g, "");
+  const lines = text.split("\n");
+  const kept = lines.length > maxLines ? lines.slice(0, maxLines).join("\n") : text;
+  const cut = kept.length > n ? kept.slice(0, n) : kept;
+  return cut.length < text.length ? `${cut}… (${text.length - cut.length} more chars)` : text;
 };
 const indent = (s: string, pad = "    ") =>
   s
@@ -45,7 +49,7 @@ export function formatEvent(ev: TranscriptEvent, opts: { verbose?: boolean } = {
     case "tool_call":
       return pc.cyan(`→ ${clip(toolSummary(ev.name, ev.input), 200)}`);
     case "tool_result": {
-      const text = opts.verbose ? ev.output : clip(ev.output, 400);
+      const text = opts.verbose ? ev.output : clip(ev.output, 400, 6);
       return text ? (ev.isError ? pc.red(indent(text)) : pc.dim(indent(text))) : undefined;
     }
     case "usage":

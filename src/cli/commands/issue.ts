@@ -3,12 +3,8 @@ import { userInfo } from "node:os";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { importGhIssues } from "../../forge/local/import-gh-issues.ts";
-import { CliError, positiveInt, printJson, withProject } from "../context.ts";
+import { CliError, positiveInt, printJson, repoOption, withProject } from "../context.ts";
 import { isoTime, table } from "../format.ts";
-
-function repoOption(cmd: Command, fallback: string): string {
-  return (cmd.opts() as { repo?: string }).repo ?? fallback;
-}
 
 export function registerIssue(program: Command): void {
   const issue = program.command("issue").description("issues on the local forge");

@@ -1,11 +1,7 @@
 import type { Command } from "commander";
 import pc from "picocolors";
-import { CliError, positiveInt, printJson, withProject } from "../context.ts";
+import { CliError, positiveInt, printJson, repoOption, withProject } from "../context.ts";
 import { isoTime, table } from "../format.ts";
-
-function repoOption(cmd: Command, fallback: string): string {
-  return (cmd.opts() as { repo?: string }).repo ?? fallback;
-}
 
 export function registerPr(program: Command): void {
   const pr = program.command("pr").description("pull requests on the local forge");

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { DEFAULT_ALLOWED_TOOLS } from "../../config/routine-schema.ts";
 import type { AgentEvent } from "../transcript/events.ts";
+import { parseJsonLine } from "./json-line.ts";
 import { baseAgentEnv, hasAny, resolveBin } from "./env.ts";
 import type { AgentAdapter, AgentContext, AgentInvocation, OutputParser } from "./types.ts";
 
@@ -97,12 +98,9 @@ export class ClaudeStreamParser implements OutputParser {
   #sawResult = false;
 
   line(text: string): AgentEvent[] {
-    let msg: Record<string, any>;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      return text.trim() ? [{ type: "unparsed", line: text }] : [];
-    }
+    const parsed = parseJsonLine(text);
+    if ("events" in parsed) return parsed.events;
+    const { msg } = parsed;
     switch (msg.type) {
       case "system":
         return msg.subtype === "init"

@@ -2,6 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AgentEvent } from "../transcript/events.ts";
+import { parseJsonLine } from "./json-line.ts";
 import { baseAgentEnv, hasAny, resolveBin } from "./env.ts";
 import type { AgentAdapter, AgentContext, AgentInvocation, OutputParser } from "./types.ts";
 
@@ -92,12 +93,9 @@ export class CodexJsonParser implements OutputParser {
   #totals = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
 
   line(text: string): AgentEvent[] {
-    let msg: Record<string, any>;
-    try {
-      msg = JSON.parse(text);
-    } catch {
-      return text.trim() ? [{ type: "unparsed", line: text }] : [];
-    }
+    const parsed = parseJsonLine(text);
+    if ("events" in parsed) return parsed.events;
+    const { msg } = parsed;
     const item = msg.item ?? {};
     switch (msg.type) {
       case "thread.started":
