@@ -27,12 +27,7 @@ ns_ensure_node() {
     }
     export PATH="$bin:$PATH"
   fi
-  # Native addons (better-sqlite3) must build against the Node that runs them.
-  local nodedir
-  nodedir="$(cd "$(dirname "$(command -v node)")/.." && pwd)"
-  if [ -d "$nodedir/include/node" ]; then
-    export npm_config_nodedir="$nodedir"
-  fi
+  # better-sqlite3 ships prebuilt N-API binaries, which work on any Node >= 22; no headers needed.
 }
 
 ns_ensure_packages() {
@@ -40,7 +35,10 @@ ns_ensure_packages() {
   if [ ! -f "$stamp" ] || [ "$NIGHTSHIFT_ROOT/package-lock.json" -nt "$stamp" ] ||
     [ "$(cat "$stamp" 2>/dev/null)" != "$(node --version)" ]; then
     echo "nightshift: installing packages (npm ci)" >&2
-    (cd "$NIGHTSHIFT_ROOT" && npm ci --no-fund --no-audit --loglevel=error >&2) || return 1
+    (cd "$NIGHTSHIFT_ROOT" && npm ci --no-fund --no-audit --loglevel=error >&2) || {
+      echo "nightshift: npm ci failed (see above); check that the npm registry is reachable" >&2
+      return 1
+    }
     node --version >"$stamp"
   fi
 }
