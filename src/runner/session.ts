@@ -85,6 +85,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       reason: f.reason ?? null,
       finished_at: clock.now(),
       runner_pid: null,
+      agent_pid: null,
     });
     if (f.reason && f.state !== "succeeded") await transcript.record({ type: "error", message: f.reason });
     await transcript.record({ type: "state", state: f.state, ...(f.reason ? { detail: f.reason } : {}) });
@@ -167,14 +168,16 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
         timeoutMs: routine.timeout,
         ...(req.signal ? { signal: req.signal } : {}),
         parser: adapter.parser(),
-        onSpawn: (pid) =>
-          transcript.record({
+        onSpawn: async (pid) => {
+          await updateSession(db, id, { agent_pid: pid });
+          await transcript.record({
             type: "agent_spawned",
             command: invocation.command,
             args: redactPrompt(invocation.args, prompt),
             cwd,
             pid,
-          }),
+          });
+        },
         onEvent: async (ev) => {
           usage.add(ev);
           if (ev.type === "result") result = ev;

@@ -74,6 +74,8 @@ export interface SessionsTable {
   /** Host name and process id of the runner that owns a non-terminal session (crash recovery). */
   runner_host: string | null;
   runner_pid: number | null;
+  /** Process (group) id of the running agent, so recovery can stop an orphaned agent. */
+  agent_pid: number | null;
   input_tokens: ColumnType<number, number | undefined, number>;
   output_tokens: ColumnType<number, number | undefined, number>;
   cache_read_tokens: ColumnType<number, number | undefined, number>;

@@ -41,6 +41,7 @@ export async function insertSession(db: Kysely<Database>, s: NewSession): Promis
       exit_code: null,
       runner_host: null,
       runner_pid: null,
+      agent_pid: null,
       context_tokens: null,
       cost_usd: null,
       num_turns: null,

@@ -27,6 +27,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("exit_code", "integer")
     .addColumn("runner_host", "text")
     .addColumn("runner_pid", "integer")
+    .addColumn("agent_pid", "integer")
     .addColumn("input_tokens", "bigint", (c) => c.notNull().defaultTo(0))
     .addColumn("output_tokens", "bigint", (c) => c.notNull().defaultTo(0))
     .addColumn("cache_read_tokens", "bigint", (c) => c.notNull().defaultTo(0))
