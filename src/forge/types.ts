@@ -41,6 +41,8 @@ export interface ForgeRepo {
   name: string;
   remoteUrl: string;
   defaultBranch: string;
+  /** Tip of the default branch, when the forge knows it without a round trip. */
+  defaultBranchSha?: string;
 }
 
 /** Fields of a new issue. */

@@ -113,13 +113,21 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     try {
       for (const repo of repos) {
         const forgeRepo = await project.forge.repo(repo.name);
-        const mirror = await updateMirror(join(project.stateDir, "mirrors"), repo.name, forgeRepo.remoteUrl);
+        const mirror = await updateMirror(
+          join(project.stateDir, "mirrors"),
+          repo.name,
+          forgeRepo.remoteUrl,
+          forgeRepo.defaultBranchSha
+            ? { ref: `refs/heads/${forgeRepo.defaultBranch}`, sha: forgeRepo.defaultBranchSha }
+            : undefined,
+        );
         const dest = join(sessionDir, "workspace", repo.name);
         const clone = await cloneWorkspace({
           mirror,
           remoteUrl: forgeRepo.remoteUrl,
           dest,
           base: forgeRepo.defaultBranch,
+          ...(forgeRepo.defaultBranchSha ? { baseSha: forgeRepo.defaultBranchSha } : {}),
           branch,
         });
         clones.push({

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
@@ -199,6 +199,32 @@ describe("a session", () => {
     expect(pr.title).toBe(`#1 Parser drops the last line [ns:${s.id}]`);
     expect(pr.body).toContain("Refs #1");
     expect(pr.body).not.toMatch(/\b(fixes|closes|resolves) #1/i);
+    await project.close();
+  });
+
+  it("starts each session from the source's latest commit, reusing one mirror", async () => {
+    const { project, repo } = await projectWith("echo hi");
+    const routine = loadRoutine(repo, "task");
+    const first = await runSession(project, { routine });
+    writeFileSync(join(repo, "CHANGELOG.md"), "new\n");
+    await gitOut(repo, "add", "CHANGELOG.md");
+    await gitOut(repo, "commit", "-qm", "user commit");
+    const second = await runSession(project, { routine });
+    expect(first.base_sha).not.toBe(second.base_sha);
+    expect(second.base_sha).toBe(await gitOut(repo, "rev-parse", "HEAD"));
+    const mirrors = join(project.stateDir, "mirrors");
+    expect(await gitOut(join(mirrors, `${project.repoName}.git`), "rev-parse", "refs/heads/main")).toBe(
+      second.base_sha,
+    );
+    expect(existsSync(join(second.workspace_path!, "workspace", project.repoName, "CHANGELOG.md"))).toBe(
+      true,
+    );
+    // The workspace borrows objects from the mirror instead of copying them.
+    const alternates = readFileSync(
+      join(second.workspace_path!, "workspace", project.repoName, ".git/objects/info/alternates"),
+      "utf8",
+    );
+    expect(alternates).toContain(mirrors);
     await project.close();
   });
 

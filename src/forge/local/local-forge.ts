@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Kysely, Selectable } from "kysely";
 import type { Database, ForgeIssuesTable, ForgePullRequestsTable } from "../../store/schema.ts";
@@ -93,10 +93,22 @@ export class LocalForge implements Forge {
       mkdirSync(bare, { recursive: true });
       await git(bare, ["init", "--quiet", "--bare", `--initial-branch=${base}`]);
     }
-    // Publish the user's base branch (forced: the source is the truth for its own branch).
-    await git(bare, ["fetch", "--quiet", "--no-tags", source.path, `+refs/heads/${base}:refs/heads/${base}`]);
-    await git(bare, ["symbolic-ref", "HEAD", `refs/heads/${base}`]);
-    return { name, remoteUrl: bare, defaultBranch: base };
+    // Publish the user's base branch (forced: the source is the truth for its own branch),
+    // unless the forge already has that commit there.
+    const published = await gitMaybe(bare, ["rev-parse", "--verify", "--quiet", `refs/heads/${base}`]);
+    if (published !== sha) {
+      await git(bare, [
+        "fetch",
+        "--quiet",
+        "--no-tags",
+        source.path,
+        `+refs/heads/${base}:refs/heads/${base}`,
+      ]);
+    }
+    if (readFileSync(join(bare, "HEAD"), "utf8").trim() !== `ref: refs/heads/${base}`) {
+      await git(bare, ["symbolic-ref", "HEAD", `refs/heads/${base}`]);
+    }
+    return { name, remoteUrl: bare, defaultBranch: base, defaultBranchSha: sha };
   }
 
   async createIssue(repo: string, issue: NewIssue): Promise<Issue> {

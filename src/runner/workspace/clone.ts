@@ -23,11 +23,15 @@ export async function cloneWorkspace(opts: {
   remoteUrl: string;
   dest: string;
   base: string;
+  /** The base's commit, when already known (saves a git call). */
+  baseSha?: string;
   branch: string;
 }): Promise<SessionClone> {
   await git(process.cwd(), [
     "clone",
     "--quiet",
+    "-c",
+    `remote.origin.pushurl=${NO_PUSH_URL}`,
     "--reference",
     opts.mirror,
     "--branch",
@@ -36,8 +40,7 @@ export async function cloneWorkspace(opts: {
     opts.remoteUrl,
     opts.dest,
   ]);
-  await git(opts.dest, ["config", "remote.origin.pushurl", NO_PUSH_URL]);
   await git(opts.dest, ["switch", "--quiet", "-c", opts.branch]);
-  const baseSha = await git(opts.dest, ["rev-parse", "HEAD"]);
+  const baseSha = opts.baseSha ?? (await git(opts.dest, ["rev-parse", "HEAD"]));
   return { path: opts.dest, baseSha, branch: opts.branch };
 }

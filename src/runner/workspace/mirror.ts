@@ -20,13 +20,22 @@ function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
  * @returns the mirror's path.
  * @throws {GitError} when the remote cannot be read.
  */
-export function updateMirror(mirrorsDir: string, name: string, remoteUrl: string): Promise<string> {
+export function updateMirror(
+  mirrorsDir: string,
+  name: string,
+  remoteUrl: string,
+  expected?: { ref: string; sha: string },
+): Promise<string> {
   const path = join(mirrorsDir, `${name}.git`);
   return serialised(path, async () => {
     if (!existsSync(join(path, "HEAD"))) {
       mkdirSync(dirname(path), { recursive: true });
       await git(mirrorsDir, ["clone", "--quiet", "--mirror", remoteUrl, path]);
       return path;
+    }
+    if (expected) {
+      const have = await git(path, ["rev-parse", "--verify", "--quiet", expected.ref]).catch(() => "");
+      if (have === expected.sha) return path;
     }
     const current = await git(path, ["config", "--get", "remote.origin.url"]).catch(() => "");
     if (current !== remoteUrl) await git(path, ["remote", "set-url", "origin", remoteUrl]);
