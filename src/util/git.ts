@@ -1,4 +1,4 @@
-import { execa } from "execa";
+import { execFile } from "node:child_process";
 
 /** A git command that failed, with the command line and git's own message. */
 export class GitError extends Error {
@@ -17,7 +17,7 @@ export class GitError extends Error {
   }
 }
 
-/** Environment for every git call: no prompts, no pager, no user hooks from templates. */
+/** Environment for every git call: no prompts, no pager, no system config, stable messages. */
 const GIT_ENV = {
   GIT_TERMINAL_PROMPT: "0",
   GIT_PAGER: "cat",
@@ -25,24 +25,39 @@ const GIT_ENV = {
   LC_ALL: "C",
 };
 
+const MAX_OUTPUT_BYTES = 256 * 1024 * 1024;
+
 /**
- * Runs `git <args>` in `cwd` and returns its trimmed stdout.
- * @throws {GitError} when git exits non-zero.
+ * Runs `git <args>` in `cwd` with stdin closed and returns its stdout without the final
+ * newline. (Node's `execFile` rather than a wrapper library: git runs on the session-start
+ * path, where every millisecond of module loading shows.)
+ *
+ * @throws {GitError} when git exits non-zero or cannot be started.
  */
-export async function git(
+export function git(
   cwd: string,
   args: readonly string[],
-  opts: { env?: Record<string, string>; input?: string } = {},
+  opts: { env?: Record<string, string> } = {},
 ): Promise<string> {
-  const r = await execa("git", args, {
-    cwd,
-    env: { ...GIT_ENV, ...opts.env },
-    reject: false,
-    stripFinalNewline: true,
-    ...(opts.input !== undefined ? { input: opts.input } : { stdin: "ignore" }),
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      "git",
+      args,
+      {
+        cwd,
+        env: { ...process.env, ...GIT_ENV, ...opts.env },
+        maxBuffer: MAX_OUTPUT_BYTES,
+        encoding: "utf8",
+      },
+      (err, stdout, stderr) => {
+        if (err) {
+          const code = typeof err.code === "number" ? err.code : undefined;
+          reject(new GitError(args, cwd, stderr || err.message, code));
+        } else resolve(stdout.replace(/\r?\n$/, ""));
+      },
+    );
+    child.stdin?.end();
   });
-  if (r.exitCode !== 0) throw new GitError(args, cwd, String(r.stderr), r.exitCode);
-  return String(r.stdout);
 }
 
 /** Like {@link git} but returns `undefined` instead of throwing. */
