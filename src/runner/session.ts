@@ -70,8 +70,8 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     issueNumber: req.issue?.number ?? null,
     inputText: req.text ?? null,
     createdAt,
+    runner: { host: hostname(), pid: process.pid },
   });
-  await updateSession(db, id, { runner_host: hostname(), runner_pid: process.pid });
   req.onCreated?.(id);
   const transcript = new TranscriptRecorder(db, id, clock, req.onEvent);
   const setState = async (state: SessionState, detail?: string) => {

@@ -11,6 +11,8 @@ export interface NewSession {
   issueNumber: number | null;
   inputText: string | null;
   createdAt: number;
+  /** The process that runs it, so a crash can be detected (see runner/recovery.ts). */
+  runner?: { host: string; pid: number };
 }
 
 /** Inserts a queued session. */
@@ -39,8 +41,8 @@ export async function insertSession(db: Kysely<Database>, s: NewSession): Promis
       workspace_removed_at: null,
       agent_session_id: null,
       exit_code: null,
-      runner_host: null,
-      runner_pid: null,
+      runner_host: s.runner?.host ?? null,
+      runner_pid: s.runner?.pid ?? null,
       agent_pid: null,
       context_tokens: null,
       cost_usd: null,
