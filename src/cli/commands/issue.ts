@@ -95,6 +95,22 @@ export function registerIssue(program: Command): void {
     });
 
   issue
+    .command("comment")
+    .description("comment on an issue")
+    .argument("<number>", "issue number", positiveInt("issue number"))
+    .requiredOption("--body <body>", "comment text (Markdown)")
+    .option("--author <login>", "author login", userInfo().username)
+    .option("--repo <name>", "repository on the forge (default: the project's)")
+    .action(async (number: number, opts: { body: string; author: string }, cmd: Command) => {
+      await withProject(cmd, async (p) => {
+        const repo = repoOption(cmd, p.repoName);
+        await p.forge.getIssue(repo, number);
+        await p.forge.addComment(repo, number, { author: opts.author, body: opts.body });
+        console.log(`commented on issue #${number}`);
+      });
+    });
+
+  issue
     .command("import")
     .description("import issues from `gh issue list --json number,title,body,author,labels,createdAt,state`")
     .argument("<file>", "JSON file printed by gh (or - for stdin)")
