@@ -74,8 +74,10 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
   });
   req.onCreated?.(id);
   const transcript = new TranscriptRecorder(db, id, clock, req.onEvent);
+  let startedAt = createdAt;
   const setState = async (state: SessionState, detail?: string) => {
-    await setSessionState(db, id, state, state === "running" ? { started_at: clock.now() } : {});
+    if (state === "running") startedAt = clock.now();
+    await setSessionState(db, id, state, state === "running" ? { started_at: startedAt } : {});
     await transcript.record({ type: "state", state, ...(detail ? { detail } : {}) });
   };
   const finish = async (f: Finish): Promise<SessionRow> => {
@@ -244,7 +246,6 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
 
     // Delivery.
     await setState("finishing");
-    const startedAt = (await findSession(db, id))?.started_at ?? createdAt;
     const title = prTitle(routine, req.issue, result.text, id);
     const deliveries: RepoDelivery[] = [];
     try {
@@ -281,7 +282,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
                 peakContextTokens: usage.peakContextTokens,
                 ...(usage.numTurns !== undefined ? { numTurns: usage.numTurns } : {}),
                 ...(usage.costUsd !== undefined ? { costUsd: usage.costUsd } : {}),
-                durationMs: clock.now() - Number(startedAt),
+                durationMs: clock.now() - startedAt,
                 transcript: project.config.base_url
                   ? `${project.config.base_url.replace(/\/$/, "")}/sessions/${id}`
                   : `\`nightshift logs ${id}\``,

@@ -1,28 +1,10 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { alive, until } from "../support/processes.ts";
 import { cleanupTemp, makeRepo, ROOT, runCli, writeRoutine } from "../support/project.ts";
 
 afterAll(cleanupTemp);
-
-/** True while `pid` runs; a zombie (exited, not yet reaped) counts as gone. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe("a nightshift run killed with SIGKILL", () => {
   it("keeps the transcript up to the kill; the next command marks the session failed and stops the orphaned agent", async () => {

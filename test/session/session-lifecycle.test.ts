@@ -9,6 +9,7 @@ import { listDeliveries } from "../../src/store/deliveries.ts";
 import { findSession, insertSession, updateSession } from "../../src/store/sessions.ts";
 import { readEvents } from "../../src/store/transcript.ts";
 import { ManualClock } from "../../src/util/clock.ts";
+import { alive } from "../support/processes.ts";
 import { branches, cleanupTemp, gitOut, makeRepo, writeRoutine } from "../support/project.ts";
 
 afterAll(cleanupTemp);
@@ -24,15 +25,6 @@ async function projectWith(
   const project = await openProject(repo, clock ? { clock } : {});
   return { project, repo };
 }
-
-/** True while `pid` runs; a zombie (exited, waiting to be reaped by init) counts as gone. */
-const alive = (pid: number) => {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
-};
 
 async function kinds(project: Project, id: string): Promise<string[]> {
   return (await readEvents(project.store.db, id)).map((e) => e.kind);
