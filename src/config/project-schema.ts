@@ -5,6 +5,16 @@ import { parseDuration } from "./duration.ts";
  * `.nightshift/config.yaml`: project settings. Every field is optional; the defaults make
  * the embedded setup (SQLite store, local forge) work with no file at all.
  */
+const durationField = (what: string) =>
+  z.union([z.string(), z.number()]).transform((v, ctx) => {
+    const ms = parseDuration(v);
+    if (ms === undefined) {
+      ctx.addIssue({ code: "custom", message: `${what} must be a duration such as "30s" or "5m"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
 export const ProjectConfigSchema = z
   .object({
     /** Where the store, mirrors, workspaces and the local forge live; relative to the project root. */
@@ -40,6 +50,42 @@ export const ProjectConfigSchema = z
       .default({ author_name: "nightshift", author_email: "nightshift@localhost" }),
     /** Base URL of `nightshift serve`, used for transcript links in PR bodies. */
     base_url: z.url().optional(),
+    /** `nightshift serve`: where it listens and how much it runs at once. */
+    server: z
+      .object({
+        host: z.string().min(1).default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535).default(7070),
+        /** Sessions running at once, all routines together. */
+        concurrency: z.number().int().positive().max(64).default(2),
+        /** Time SIGTERM gives running sessions to finish before they are cancelled. */
+        shutdown_grace: durationField("server.shutdown_grace").default(60_000),
+        /** API fires per token per minute. */
+        rate_limit_per_minute: z.number().int().positive().default(60),
+      })
+      .strict()
+      .default({ host: "127.0.0.1", port: 7070, concurrency: 2, shutdown_grace: 60_000, rate_limit_per_minute: 60 }),
+    scheduler: z
+      .object({
+        /** Schedules that fire more often than this are rejected. */
+        min_interval: durationField("scheduler.min_interval").default(60_000),
+        /** A fired run whose session has not started after this is reported by the watchdog. */
+        start_deadline: durationField("scheduler.start_deadline").default(10 * 60_000),
+      })
+      .strict()
+      .default({ min_interval: 60_000, start_deadline: 10 * 60_000 }),
+    /** Webhook sources: `github` and any other (Sentry, Linear, ...). Secrets come from env vars. */
+    webhooks: z
+      .object({
+        github: z
+          .object({
+            /** Names of env vars holding the webhook secrets; several allow rotation. */
+            secrets_env: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name")).min(1),
+          })
+          .strict()
+          .optional(),
+      })
+      .catchall(z.unknown())
+      .default({}),
   })
   .strict();
 

@@ -61,6 +61,20 @@ const scheduleTrigger = z
   })
   .strict();
 
+/** A one-off run: at an instant, or after a duration from when the routine was first seen. */
+const onceAtTrigger = z
+  .object({
+    at: z.string().refine((v) => /\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v) && !Number.isNaN(Date.parse(v)), {
+      message: 'must be an ISO 8601 instant such as "2026-12-01T09:00:00Z" (or use schedule + at for a time of day)',
+    }),
+  })
+  .strict();
+const onceInTrigger = z
+  .object({
+    in: z.string().refine((v) => parseDuration(v) !== undefined, { message: 'must be a duration such as "2h" or "14d"' }),
+  })
+  .strict();
+
 const apiTrigger = z.object({ api: z.literal(true) }).strict();
 
 const githubTrigger = z
@@ -80,10 +94,21 @@ const webhookTrigger = z
   .strict();
 
 /** One way a routine wakes up. The daemon fires them; the foundation validates them. */
-export const TriggerSchema = z.union([scheduleTrigger, apiTrigger, githubTrigger, webhookTrigger], {
+export const TriggerSchema = z.union([scheduleTrigger, onceAtTrigger, onceInTrigger, apiTrigger, githubTrigger, webhookTrigger], {
   error:
-    "must be one of {schedule: <cron|preset>, at?, timezone?}, {api: true}, {github: {event, actions?}}, {webhook: {source}}",
+    "must be one of {schedule: <cron|preset>, at?, timezone?}, {at: <ISO instant>}, {in: <duration>}, {api: true}, {github: {events, actions?, filters?}}, {webhook: {source}}",
 });
+
+/** What happens when a trigger fires while a session of the routine is running. */
+export const OVERLAP_POLICIES = ["allow", "forbid", "replace", "queue-one"] as const;
+
+/** What happens to schedule slots that fell due while nightshift was not running. */
+export const MissedRunsSchema = z.union([
+  z.enum(["skip", "fire-once"]),
+  z
+    .object({ catch_up: duration("missed_runs.catch_up") })
+    .strict(),
+]);
 
 /** A repository a routine works on: `.` is the project's own repository. */
 export const RepoRefSchema = z.union([
@@ -125,6 +150,8 @@ export const RoutineFrontMatterSchema = z
     allowed_tools: z.array(z.string().min(1)).optional(),
     environment: z.string().regex(NAME_RE).default("default"),
     enabled: z.boolean().default(true),
+    overlap: z.enum(OVERLAP_POLICIES).default("forbid"),
+    missed_runs: MissedRunsSchema.default("fire-once"),
   })
   .strict()
   .superRefine((r, ctx) => {

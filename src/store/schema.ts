@@ -13,6 +13,10 @@ export interface Database {
   forge_issues: ForgeIssuesTable;
   forge_pull_requests: ForgePullRequestsTable;
   forge_comments: ForgeCommentsTable;
+  runs: RunsTable;
+  api_tokens: ApiTokensTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  schedule_cursors: ScheduleCursorsTable;
 }
 
 /** Lifecycle states of a session, in order; the last four are terminal. */
@@ -160,3 +164,70 @@ export interface ForgeCommentsTable {
 
 /** A session as read from the store. */
 export type SessionRow = Selectable<SessionsTable>;
+
+/**
+ * States of a queued run: `pending` (waiting for a worker or a retry), `running` (leased),
+ * `done` (its session finished, whatever the session's outcome), `failed` (infrastructure
+ * failures used up its attempts), and the slots that never became sessions: `skipped`
+ * (overlap policy), `missed` (missed-run policy), `cancelled`.
+ */
+export type RunState = "pending" | "running" | "done" | "failed" | "skipped" | "missed" | "cancelled";
+
+export interface RunsTable {
+  id: string;
+  routine: string;
+  /** `schedule` | `once` | `api` | `github` | `webhook` | `manual` */
+  trigger: string;
+  /** Unique per routine: a schedule slot, a delivery id, an idempotency key. */
+  dedupe_key: string;
+  /** The slot time for scheduled runs (ms). */
+  scheduled_for: number | null;
+  state: RunState;
+  reason: string | null;
+  /** Run-specific text for the prompt (API `text`, a webhook summary). */
+  context: string | null;
+  issue_number: number | null;
+  /** 1 when this run must not run beside another run of its routine. */
+  exclusive: number;
+  attempt: number;
+  max_attempts: number;
+  /** Earliest time a worker may claim it (ms): now, or after a retry backoff. */
+  available_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  session_id: string | null;
+  created_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  routine: string;
+  /** The first characters of the token, to tell tokens apart in lists. */
+  prefix: string;
+  /** Hex SHA-256 of the token; the token itself is never stored. */
+  hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface WebhookDeliveriesTable {
+  /** `github` or a generic source name. */
+  source: string;
+  delivery_id: string;
+  event: string | null;
+  received_at: number;
+  /** How many runs the delivery started. */
+  runs: number;
+}
+
+export interface ScheduleCursorsTable {
+  routine: string;
+  /** Identifies one trigger of the routine (its schedule text). */
+  trigger_key: string;
+  /** Slots up to this time (ms) have been fired, skipped or recorded missed. Never moves back. */
+  considered_until: number;
+  created_at: number;
+}

@@ -15,6 +15,8 @@ function describeTrigger(t: Trigger): string {
   if ("api" in t) return "api";
   if ("github" in t)
     return `github ${t.github.event}${t.github.actions ? `.${t.github.actions.join("|")}` : ""}`;
+  if ("at" in t) return `once at ${t.at}`;
+  if ("in" in t) return `once in ${t.in}`;
   return `webhook ${t.webhook.source}`;
 }
 

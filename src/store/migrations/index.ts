@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from "kysely/migration";
 import * as initial from "./0001-initial.ts";
+import * as daemon from "./0002-daemon.ts";
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit one that has
@@ -7,6 +8,7 @@ import * as initial from "./0001-initial.ts";
  */
 export const migrations: Record<string, Migration> = {
   "0001-initial": initial,
+  "0002-daemon": daemon,
 };
 
 /** Kysely provider over the in-code list (no directory scanning, so it works from any cwd). */

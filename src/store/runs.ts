@@ -1,0 +1,221 @@
+import { type Kysely, type Selectable, sql } from "kysely";
+import { randomId } from "../util/ids.ts";
+import type { Database, RunState, RunsTable } from "./schema.ts";
+
+/** A run as read from the store. */
+export type RunRow = Selectable<RunsTable>;
+
+/** A fire to record. `state` is `pending` for work, or `skipped`/`missed` for a slot that only gets recorded. */
+export interface NewRun {
+  routine: string;
+  trigger: string;
+  dedupeKey: string;
+  scheduledFor?: number;
+  state?: "pending" | "skipped" | "missed";
+  reason?: string;
+  context?: string;
+  issueNumber?: number;
+  exclusive: boolean;
+  maxAttempts?: number;
+  now: number;
+}
+
+/**
+ * Records a fire, once: a second insert with the same (routine, dedupe key) — another
+ * scheduler instance, a clock set back, a redelivered webhook — changes nothing.
+ *
+ * @returns whether this call inserted it, and the run's id (the existing one if not).
+ */
+export async function insertRun(db: Kysely<Database>, r: NewRun): Promise<{ inserted: boolean; id: string }> {
+  const id = randomId(12);
+  const result = await db
+    .insertInto("runs")
+    .values({
+      id,
+      routine: r.routine,
+      trigger: r.trigger,
+      dedupe_key: r.dedupeKey,
+      scheduled_for: r.scheduledFor ?? null,
+      state: r.state ?? "pending",
+      reason: r.reason ?? null,
+      context: r.context ?? null,
+      issue_number: r.issueNumber ?? null,
+      exclusive: r.exclusive ? 1 : 0,
+      attempt: 0,
+      max_attempts: r.maxAttempts ?? 2,
+      available_at: r.now,
+      lease_owner: null,
+      lease_expires_at: null,
+      session_id: null,
+      created_at: r.now,
+      started_at: null,
+      finished_at: r.state && r.state !== "pending" ? r.now : null,
+    })
+    .onConflict((oc) => oc.columns(["routine", "dedupe_key"]).doNothing())
+    .executeTakeFirst();
+  if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return { inserted: true, id };
+  const existing = await db
+    .selectFrom("runs")
+    .select("id")
+    .where("routine", "=", r.routine)
+    .where("dedupe_key", "=", r.dedupeKey)
+    .executeTakeFirstOrThrow();
+  return { inserted: false, id: existing.id };
+}
+
+/**
+ * Atomically leases the next claimable run to `owner` for `leaseMs`, counting an attempt:
+ * the oldest `pending` run that is available, skipping exclusive runs of a routine that has
+ * a run in progress. One UPDATE statement, so two workers never get the same run.
+ */
+export async function claimNextRun(
+  db: Kysely<Database>,
+  opts: { owner: string; now: number; leaseMs: number },
+): Promise<RunRow | undefined> {
+  const { rows } = await sql<RunRow>`
+    UPDATE runs
+       SET state = 'running', lease_owner = ${opts.owner}, lease_expires_at = ${opts.now + opts.leaseMs},
+           attempt = attempt + 1, started_at = ${opts.now}
+     WHERE id = (
+       SELECT r.id FROM runs r
+        WHERE r.state = 'pending' AND r.available_at <= ${opts.now}
+          AND NOT (r.exclusive = 1 AND EXISTS (
+            SELECT 1 FROM runs o WHERE o.routine = r.routine AND o.state = 'running'))
+        ORDER BY r.available_at, r.created_at, r.id
+        LIMIT 1)
+       AND state = 'pending'
+    RETURNING *`.execute(db);
+  return rows[0];
+}
+
+/** Extends a lease held by `owner`. @returns false when the lease was lost (reclaimed by another worker). */
+export async function heartbeatRun(
+  db: Kysely<Database>,
+  id: string,
+  owner: string,
+  now: number,
+  leaseMs: number,
+): Promise<boolean> {
+  const r = await db
+    .updateTable("runs")
+    .set({ lease_expires_at: now + leaseMs })
+    .where("id", "=", id)
+    .where("lease_owner", "=", owner)
+    .where("state", "=", "running")
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Links the session a run started. */
+export async function setRunSession(db: Kysely<Database>, id: string, sessionId: string): Promise<void> {
+  await db.updateTable("runs").set({ session_id: sessionId }).where("id", "=", id).execute();
+}
+
+/** Ends a run held by `owner`. */
+export async function finishRun(
+  db: Kysely<Database>,
+  id: string,
+  owner: string,
+  end: { state: Extract<RunState, "done" | "failed" | "cancelled">; reason?: string; now: number },
+): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({
+      state: end.state,
+      reason: end.reason ?? null,
+      finished_at: end.now,
+      lease_owner: null,
+      lease_expires_at: null,
+    })
+    .where("id", "=", id)
+    .where("lease_owner", "=", owner)
+    .execute();
+}
+
+/**
+ * Puts a run back for another attempt after an infrastructure failure, after `backoffMs`,
+ * or fails it when its attempts are used up.
+ */
+export async function retryOrFailRun(
+  db: Kysely<Database>,
+  run: Pick<RunRow, "id" | "attempt" | "max_attempts">,
+  owner: string | null,
+  opts: { now: number; backoffMs: number; reason: string },
+): Promise<"retry" | "failed"> {
+  const retry = run.attempt < run.max_attempts;
+  let q = db
+    .updateTable("runs")
+    .set(
+      retry
+        ? {
+            state: "pending",
+            available_at: opts.now + opts.backoffMs,
+            lease_owner: null,
+            lease_expires_at: null,
+            reason: opts.reason,
+          }
+        : {
+            state: "failed",
+            finished_at: opts.now,
+            lease_owner: null,
+            lease_expires_at: null,
+            reason: `${opts.reason} (attempts used up)`,
+          },
+    )
+    .where("id", "=", run.id)
+    .where("state", "=", "running");
+  if (owner) q = q.where("lease_owner", "=", owner);
+  await q.execute();
+  return retry ? "retry" : "failed";
+}
+
+/** Runs whose lease has expired: their worker died or hung. */
+export async function expiredRuns(db: Kysely<Database>, now: number): Promise<RunRow[]> {
+  return db
+    .selectFrom("runs")
+    .selectAll()
+    .where("state", "=", "running")
+    .where("lease_expires_at", "<", now)
+    .execute();
+}
+
+/** How many runs of a routine are in progress and waiting. */
+export async function routineRunCounts(
+  db: Kysely<Database>,
+  routine: string,
+): Promise<{ running: number; pending: number }> {
+  const rows = await db
+    .selectFrom("runs")
+    .select(["state", db.fn.countAll<number>().as("n")])
+    .where("routine", "=", routine)
+    .where("state", "in", ["running", "pending"])
+    .groupBy("state")
+    .execute();
+  const get = (s: string) => Number(rows.find((r) => r.state === s)?.n ?? 0);
+  return { running: get("running"), pending: get("pending") };
+}
+
+/** Recent runs, newest first (all states: skipped and missed slots included). */
+export async function listRuns(
+  db: Kysely<Database>,
+  opts: { routine?: string; limit?: number } = {},
+): Promise<RunRow[]> {
+  let q = db.selectFrom("runs").selectAll().orderBy("created_at", "desc").orderBy("id", "desc");
+  if (opts.routine) q = q.where("routine", "=", opts.routine);
+  return q.limit(opts.limit ?? 50).execute();
+}
+
+/** Cancels the pending runs of a routine (used by the `replace` overlap policy). */
+export async function cancelPendingRuns(
+  db: Kysely<Database>,
+  routine: string,
+  now: number,
+  reason: string,
+): Promise<void> {
+  await db
+    .updateTable("runs")
+    .set({ state: "cancelled", reason, finished_at: now })
+    .where("routine", "=", routine)
+    .where("state", "=", "pending")
+    .execute();
+}
