@@ -10,8 +10,13 @@ import { registerPr } from "./commands/pr.ts";
 import { registerQuickstart } from "./commands/quickstart.ts";
 import { registerRoutines } from "./commands/routines.ts";
 import { registerRun } from "./commands/run.ts";
+import { registerSchedule } from "./commands/schedule.ts";
+import { registerServe } from "./commands/serve.ts";
+import { registerTokens } from "./commands/tokens.ts";
+import { registerFire } from "./commands/fire.ts";
 import { registerSessions } from "./commands/sessions.ts";
 import { CliError } from "./context.ts";
+import { ScheduleError } from "../scheduler/errors.ts";
 
 /** Builds the `nightshift` command tree. */
 export function buildProgram(): Command {
@@ -31,6 +36,10 @@ export function buildProgram(): Command {
   registerLogs(program);
   registerIssue(program);
   registerPr(program);
+  registerServe(program);
+  registerFire(program);
+  registerTokens(program);
+  registerSchedule(program);
   return program;
 }
 
@@ -49,6 +58,7 @@ export async function main(argv: string[]): Promise<void> {
       return;
     }
     if (
+      err instanceof ScheduleError ||
       err instanceof CliError ||
       err instanceof ForgeError ||
       err instanceof IssueImportError ||

@@ -53,7 +53,7 @@ describe("parseRoutine", () => {
         "  - schedule: daily",
         '    at: "09:00"',
         "  - api: true",
-        "  - github: {event: pull_request, actions: [opened]}",
+        "  - github: {events: [pull_request], actions: [opened]}",
         "---",
         "Go.",
       ].join("\n"),

@@ -63,7 +63,13 @@ export const ProjectConfigSchema = z
         rate_limit_per_minute: z.number().int().positive().default(60),
       })
       .strict()
-      .default({ host: "127.0.0.1", port: 7070, concurrency: 2, shutdown_grace: 60_000, rate_limit_per_minute: 60 }),
+      .default({
+        host: "127.0.0.1",
+        port: 7070,
+        concurrency: 2,
+        shutdown_grace: 60_000,
+        rate_limit_per_minute: 60,
+      }),
     scheduler: z
       .object({
         /** Schedules that fire more often than this are rejected. */
@@ -79,7 +85,9 @@ export const ProjectConfigSchema = z
         github: z
           .object({
             /** Names of env vars holding the webhook secrets; several allow rotation. */
-            secrets_env: z.array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name")).min(1),
+            secrets_env: z
+              .array(z.string().regex(/^[A-Z_][A-Z0-9_]*$/, "must be an environment variable name"))
+              .min(1),
           })
           .strict()
           .optional(),

@@ -1,5 +1,6 @@
 import { Cron } from "croner";
 import { z } from "zod";
+import { GithubTriggerSchema } from "../triggers/github/filter.ts";
 import { parseDuration } from "./duration.ts";
 
 /** The agent CLIs nightshift can drive. */
@@ -65,39 +66,38 @@ const scheduleTrigger = z
 const onceAtTrigger = z
   .object({
     at: z.string().refine((v) => /\d{4}-\d\d-\d\dT\d\d:\d\d/.test(v) && !Number.isNaN(Date.parse(v)), {
-      message: 'must be an ISO 8601 instant such as "2026-12-01T09:00:00Z" (or use schedule + at for a time of day)',
+      message:
+        'must be an ISO 8601 instant such as "2026-12-01T09:00:00Z" (or use schedule + at for a time of day)',
     }),
   })
   .strict();
 const onceInTrigger = z
   .object({
-    in: z.string().refine((v) => parseDuration(v) !== undefined, { message: 'must be a duration such as "2h" or "14d"' }),
+    in: z
+      .string()
+      .refine((v) => parseDuration(v) !== undefined, { message: 'must be a duration such as "2h" or "14d"' }),
   })
   .strict();
 
 const apiTrigger = z.object({ api: z.literal(true) }).strict();
 
-const githubTrigger = z
-  .object({
-    github: z
-      .object({
-        event: z.string().min(1),
-        actions: z.array(z.string()).optional(),
-        filters: z.record(z.string(), z.unknown()).optional(),
-      })
-      .strict(),
-  })
-  .strict();
+// The GitHub trigger's schema lives with its matcher (triggers/github/filter.ts: a leaf
+// module of zod and picomatch only), so the events, actions and filters it accepts are
+// exactly the ones the matcher understands.
+const githubTrigger = GithubTriggerSchema;
 
 const webhookTrigger = z
   .object({ webhook: z.object({ source: z.string().regex(NAME_RE) }).strict() })
   .strict();
 
 /** One way a routine wakes up. The daemon fires them; the foundation validates them. */
-export const TriggerSchema = z.union([scheduleTrigger, onceAtTrigger, onceInTrigger, apiTrigger, githubTrigger, webhookTrigger], {
-  error:
-    "must be one of {schedule: <cron|preset>, at?, timezone?}, {at: <ISO instant>}, {in: <duration>}, {api: true}, {github: {events, actions?, filters?}}, {webhook: {source}}",
-});
+export const TriggerSchema = z.union(
+  [scheduleTrigger, onceAtTrigger, onceInTrigger, apiTrigger, githubTrigger, webhookTrigger],
+  {
+    error:
+      "must be one of {schedule: <cron|preset>, at?, timezone?}, {at: <ISO instant>}, {in: <duration>}, {api: true}, {github: {events, actions?, filters?}}, {webhook: {source}}",
+  },
+);
 
 /** What happens when a trigger fires while a session of the routine is running. */
 export const OVERLAP_POLICIES = ["allow", "forbid", "replace", "queue-one"] as const;
@@ -105,9 +105,7 @@ export const OVERLAP_POLICIES = ["allow", "forbid", "replace", "queue-one"] as c
 /** What happens to schedule slots that fell due while nightshift was not running. */
 export const MissedRunsSchema = z.union([
   z.enum(["skip", "fire-once"]),
-  z
-    .object({ catch_up: duration("missed_runs.catch_up") })
-    .strict(),
+  z.object({ catch_up: duration("missed_runs.catch_up") }).strict(),
 ]);
 
 /** A repository a routine works on: `.` is the project's own repository. */

@@ -38,6 +38,8 @@ export interface RunRequest {
   hostEnv?: NodeJS.ProcessEnv;
   /** Called once the session exists, with its id. */
   onCreated?(sessionId: string): void;
+  /** Use this id for the session (an API fire answers it before the session starts). */
+  sessionId?: string;
 }
 
 interface Finish {
@@ -59,7 +61,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
   const { db } = project.store;
   const clock = project.clock;
   const hostEnv = req.hostEnv ?? process.env;
-  const id = randomId();
+  const id = req.sessionId ?? randomId();
   const createdAt = clock.now();
   await insertSession(db, {
     id,

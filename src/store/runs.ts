@@ -17,6 +17,8 @@ export interface NewRun {
   issueNumber?: number;
   exclusive: boolean;
   maxAttempts?: number;
+  /** The id the first attempt's session will have (announced to API callers). */
+  sessionId?: string;
   now: number;
 }
 
@@ -46,7 +48,7 @@ export async function insertRun(db: Kysely<Database>, r: NewRun): Promise<{ inse
       available_at: r.now,
       lease_owner: null,
       lease_expires_at: null,
-      session_id: null,
+      session_id: r.sessionId ?? null,
       created_at: r.now,
       started_at: null,
       finished_at: r.state && r.state !== "pending" ? r.now : null,

@@ -1,19 +1,24 @@
 import type { Kysely } from "kysely";
 import type { Database } from "./schema.ts";
 
-/** Up to when (ms) a schedule's slots have been handled, or undefined the first time. */
+/**
+ * Up to when (ms) a trigger's slots have been handled, and when the scheduler first saw the
+ * trigger; undefined the first time.
+ */
 export async function getScheduleCursor(
   db: Kysely<Database>,
   routine: string,
   triggerKey: string,
-): Promise<number | undefined> {
+): Promise<{ consideredUntil: number; createdAt: number } | undefined> {
   const row = await db
     .selectFrom("schedule_cursors")
-    .select("considered_until")
+    .select(["considered_until", "created_at"])
     .where("routine", "=", routine)
     .where("trigger_key", "=", triggerKey)
     .executeTakeFirst();
-  return row ? Number(row.considered_until) : undefined;
+  return row
+    ? { consideredUntil: Number(row.considered_until), createdAt: Number(row.created_at) }
+    : undefined;
 }
 
 /**

@@ -76,5 +76,5 @@ describe("local forge and transcript commands", () => {
     expect(followed.stdout).toContain("released");
     expect(followed.stdout).toContain("── succeeded");
     expect((await run).exitCode).toBe(0);
-  });
+  }, 150_000);
 });

@@ -1,10 +1,12 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseDocument } from "yaml";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { ConfigErrors } from "../../config/errors.ts";
 import { findProjectRoot, loadRoutine, loadRoutines, parseRoutine } from "../../config/load.ts";
 import type { Routine, Trigger } from "../../config/routine-schema.ts";
+import { compileSchedule } from "../../scheduler/schedule.ts";
 import { listSessions } from "../../store/sessions.ts";
 import { CliError, printJson, withProject, workDir } from "../context.ts";
 import { isoTime, table } from "../format.ts";
@@ -14,10 +16,24 @@ function describeTrigger(t: Trigger): string {
     return `schedule ${t.schedule}${t.at ? ` at ${t.at}` : ""}${t.timezone ? ` ${t.timezone}` : ""}`;
   if ("api" in t) return "api";
   if ("github" in t)
-    return `github ${t.github.event}${t.github.actions ? `.${t.github.actions.join("|")}` : ""}`;
+    return `github ${t.github.events.join("|")}${t.github.actions ? `.${t.github.actions.join("|")}` : ""}`;
   if ("at" in t) return `once at ${t.at}`;
   if ("in" in t) return `once in ${t.in}`;
   return `webhook ${t.webhook.source}`;
+}
+
+/** The next schedule fire of a routine after `now` (ms), if it has schedule triggers that parse. */
+function nextRun(r: Routine, now: number): number | undefined {
+  const times = r.triggers.flatMap((t) => {
+    if (!("schedule" in t)) return [];
+    try {
+      return [compileSchedule(t).nextAfter(now) ?? Infinity];
+    } catch {
+      return [];
+    }
+  });
+  const next = Math.min(...times);
+  return Number.isFinite(next) ? next : undefined;
 }
 
 function routineJson(r: Routine) {
@@ -39,7 +55,11 @@ export function registerRoutines(program: Command): void {
         );
         if (opts.json) {
           printJson({
-            routines: list.map((r, i) => ({ ...routineJson(r), last_session: last[i] ?? null })),
+            routines: list.map((r, i) => ({
+              ...routineJson(r),
+              next_run: r.enabled ? (nextRun(r, p.clock.now()) ?? null) : null,
+              last_session: last[i] ?? null,
+            })),
             errors: errors.map((e) => e.message),
           });
           return;
@@ -49,12 +69,13 @@ export function registerRoutines(program: Command): void {
         else
           console.log(
             table(
-              ["NAME", "AGENT", "ENABLED", "TRIGGERS", "LAST RUN", "LAST OUTCOME"],
+              ["NAME", "AGENT", "ENABLED", "TRIGGERS", "NEXT RUN", "LAST RUN", "LAST OUTCOME"],
               list.map((r, i) => [
                 r.name,
                 r.agent + (r.model ? ` (${r.model})` : ""),
                 r.enabled ? "yes" : "no",
                 r.triggers.map(describeTrigger).join("; ") || "manual",
+                r.enabled ? isoTime(nextRun(r, p.clock.now())) : "disabled",
                 isoTime(last[i]?.created_at),
                 last[i]
                   ? `${last[i]!.state}${last[i]!.task_outcome ? ` / ${last[i]!.task_outcome}` : ""}`
@@ -94,6 +115,24 @@ export function registerRoutines(program: Command): void {
       );
     });
 
+  for (const [verb, value] of [
+    ["enable", true],
+    ["disable", false],
+  ] as const) {
+    routines
+      .command(verb)
+      .description(`${verb} a routine (sets enabled: ${value} in its file, keeping comments)`)
+      .argument("<name>")
+      .action(async (name: string, _opts: unknown, cmd: Command) => {
+        const root = findProjectRoot(workDir(cmd));
+        if (!root) throw new CliError("not in a nightshift project: run `nightshift init` first");
+        const r = loadRoutine(root, name);
+        writeFileSync(r.file, setFrontMatterField(readFileSync(r.file, "utf8"), "enabled", value));
+        loadRoutine(root, name);
+        console.log(`${name}: enabled: ${value}`);
+      });
+  }
+
   routines
     .command("validate")
     .description("check routine files; exit 2 when any is invalid")
@@ -125,4 +164,13 @@ export function registerRoutines(program: Command): void {
       );
       if (errors.length) process.exitCode = 2;
     });
+}
+
+/** Sets one top-level field of a routine file's front-matter, keeping its comments and layout. */
+export function setFrontMatterField(text: string, field: string, value: unknown): string {
+  const lines = text.split("\n");
+  const end = lines.findIndex((l, i) => i > 0 && l.trim() === "---");
+  const doc = parseDocument(lines.slice(1, end).join("\n"));
+  doc.set(field, value);
+  return ["---", doc.toString().trimEnd(), ...lines.slice(end)].join("\n");
 }

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { listDeliveries } from "../../store/deliveries.ts";
+import { listRuns } from "../../store/runs.ts";
 import { findSession, listSessions } from "../../store/sessions.ts";
 import { CliError, positiveInt, printJson, withProject } from "../context.ts";
 import { isoTime, sessionDuration, stateLabel, table } from "../format.ts";
@@ -14,33 +15,59 @@ export function registerSessions(program: Command): void {
     .description("list recent sessions, newest first")
     .option("--routine <name>", "only this routine's sessions")
     .option("--limit <n>", "how many", positiveInt("--limit"), 20)
+    .option("--all", "every fire, including runs still queued and slots skipped or missed")
     .option("--json", "print JSON")
-    .action(async (opts: { routine?: string; limit: number; json?: boolean }, cmd: Command) => {
-      await withProject(cmd, async (p) => {
-        const rows = await listSessions(p.store.db, {
-          ...(opts.routine ? { routine: opts.routine } : {}),
-          limit: opts.limit,
+    .action(
+      async (opts: { routine?: string; limit: number; all?: boolean; json?: boolean }, cmd: Command) => {
+        await withProject(cmd, async (p) => {
+          if (opts.all) {
+            const runs = await listRuns(p.store.db, {
+              ...(opts.routine ? { routine: opts.routine } : {}),
+              limit: opts.limit,
+            });
+            if (opts.json) return printJson(runs);
+            if (runs.length === 0) return console.log("no runs yet");
+            return console.log(
+              table(
+                ["RUN", "ROUTINE", "TRIGGER", "SLOT", "STATE", "ATTEMPT", "SESSION", "REASON"],
+                runs.map((r) => [
+                  r.id,
+                  r.routine,
+                  r.trigger,
+                  r.scheduled_for ? isoTime(r.scheduled_for) : isoTime(r.created_at),
+                  stateLabel(r.state),
+                  r.attempt,
+                  r.session_id,
+                  r.reason,
+                ]),
+              ),
+            );
+          }
+          const rows = await listSessions(p.store.db, {
+            ...(opts.routine ? { routine: opts.routine } : {}),
+            limit: opts.limit,
+          });
+          if (opts.json) return printJson(rows);
+          if (rows.length === 0) return console.log("no sessions yet: `nightshift run <routine>` starts one");
+          const now = p.clock.now();
+          console.log(
+            table(
+              ["ID", "ROUTINE", "STATE", "TASK", "STARTED", "DURATION", "PR", "COST"],
+              rows.map((s) => [
+                s.id,
+                s.routine,
+                stateLabel(s.state),
+                s.task_outcome,
+                isoTime(s.created_at),
+                sessionDuration(s, now),
+                s.pr_number ? `#${s.pr_number}` : null,
+                s.cost_usd !== null ? `$${Number(s.cost_usd).toFixed(4)}` : null,
+              ]),
+            ),
+          );
         });
-        if (opts.json) return printJson(rows);
-        if (rows.length === 0) return console.log("no sessions yet: `nightshift run <routine>` starts one");
-        const now = p.clock.now();
-        console.log(
-          table(
-            ["ID", "ROUTINE", "STATE", "TASK", "STARTED", "DURATION", "PR", "COST"],
-            rows.map((s) => [
-              s.id,
-              s.routine,
-              stateLabel(s.state),
-              s.task_outcome,
-              isoTime(s.created_at),
-              sessionDuration(s, now),
-              s.pr_number ? `#${s.pr_number}` : null,
-              s.cost_usd !== null ? `$${Number(s.cost_usd).toFixed(4)}` : null,
-            ]),
-          ),
-        );
-      });
-    });
+      },
+    );
 
   sessions
     .command("show")

@@ -1,0 +1,40 @@
+import type { Command } from "commander";
+import { startDaemon } from "../../daemon/serve.ts";
+import { positiveInt, withProject } from "../context.ts";
+
+export function registerServe(program: Command): void {
+  program
+    .command("serve")
+    .description("run the daemon: schedules, the HTTP API and webhooks, and a worker pool running sessions")
+    .option("--host <host>", "address to listen on (default: server.host, 127.0.0.1)")
+    .option("--port <port>", "port (default: server.port, 7070; 0 picks a free one)", (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be 0-65535, got "${v}"`);
+      return n;
+    })
+    .option(
+      "--concurrency <n>",
+      "sessions at once (default: server.concurrency, 2)",
+      positiveInt("--concurrency"),
+    )
+    .action(async (opts: { host?: string; port?: number; concurrency?: number }, cmd: Command) => {
+      await withProject(cmd, async (project) => {
+        const daemon = await startDaemon(project, {
+          ...(opts.host ? { host: opts.host } : {}),
+          ...(opts.port !== undefined ? { port: opts.port } : {}),
+          ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
+        });
+        // The first line on stdout is the URL, for scripts and tests.
+        process.stdout.write(`${daemon.url}\n`);
+        await new Promise<void>((resolve) => {
+          const onSignal = () => {
+            process.removeListener("SIGTERM", onSignal);
+            process.removeListener("SIGINT", onSignal);
+            void daemon.stop().then(resolve);
+          };
+          process.on("SIGTERM", onSignal);
+          process.on("SIGINT", onSignal);
+        });
+      });
+    });
+}

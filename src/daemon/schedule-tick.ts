@@ -1,0 +1,113 @@
+import type { Kysely } from "kysely";
+import type { Routine } from "../config/routine-schema.ts";
+import { fireRoutine } from "../queue/fire.ts";
+import { compileSchedule, slotKey } from "../scheduler/schedule.ts";
+import { planDueSlots } from "../scheduler/missed.ts";
+import { oneOffTime } from "../scheduler/one-off.ts";
+import { advanceScheduleCursor, getScheduleCursor } from "../store/schedule-cursors.ts";
+import { insertRun } from "../store/runs.ts";
+import type { Database } from "../store/schema.ts";
+
+/** What one tick did, for logs and tests. */
+export interface TickReport {
+  fired: { routine: string; slot: number; outcome: string }[];
+  missed: { routine: string; slot: number }[];
+  warnings: string[];
+}
+
+/** Options of {@link tickSchedules}. */
+export interface TickOptions {
+  now: number;
+  /** `scheduler.min_interval` in ms. */
+  minIntervalMs: number;
+  cancelRunning?(routine: string): number;
+}
+
+/**
+ * Fires the schedule and one-off triggers of `routines` that fell due up to `now`. Each
+ * trigger keeps a cursor in the store (how far its slots have been handled) that never moves
+ * back, and every slot becomes at most one run — fired, skipped by the overlap policy, or
+ * recorded as missed — because runs are unique per (routine, slot). So two schedulers on one
+ * store, or a clock set back, never produce a duplicate, and no slot disappears silently.
+ * The first time a trigger is seen its cursor starts at `now` (no back-filling).
+ */
+export async function tickSchedules(
+  db: Kysely<Database>,
+  routines: Routine[],
+  opts: TickOptions,
+): Promise<TickReport> {
+  const report: TickReport = { fired: [], missed: [], warnings: [] };
+  const { now } = opts;
+  for (const routine of routines) {
+    if (!routine.enabled) continue;
+    for (const trigger of routine.triggers) {
+      if ("schedule" in trigger) {
+        const key = `schedule:${trigger.schedule}|${trigger.at ?? ""}|${trigger.timezone ?? "UTC"}`;
+        let compiled;
+        try {
+          compiled = compileSchedule(trigger, { minIntervalMs: opts.minIntervalMs });
+        } catch (err) {
+          report.warnings.push(`${routine.name}: ${(err as Error).message}`);
+          continue;
+        }
+        const cursor = await getScheduleCursor(db, routine.name, key);
+        if (cursor && now > cursor.consideredUntil) {
+          const due = compiled.slotsBetween(cursor.consideredUntil, now);
+          const policy = routine.missed_runs;
+          const plan = planDueSlots(due, now, policy);
+          if (plan.capped)
+            report.warnings.push(
+              `${routine.name}: more than 100 slots due at once; the oldest were recorded as missed`,
+            );
+          for (const slot of plan.missed) {
+            const r = await insertRun(db, {
+              routine: routine.name,
+              trigger: "schedule",
+              dedupeKey: `schedule:${slotKey(slot)}`,
+              scheduledFor: slot,
+              state: "missed",
+              reason: `missed: nightshift was not running at ${new Date(slot).toISOString()} (missed_runs: ${typeof policy === "string" ? policy : "catch_up"})`,
+              exclusive: routine.overlap !== "allow",
+              now,
+            });
+            if (r.inserted) report.missed.push({ routine: routine.name, slot });
+          }
+          for (const slot of plan.fire) {
+            const r = await fireRoutine(
+              db,
+              {
+                routine,
+                trigger: "schedule",
+                dedupeKey: `schedule:${slotKey(slot)}`,
+                scheduledFor: slot,
+                now,
+              },
+              opts.cancelRunning ? { cancelRunning: opts.cancelRunning } : {},
+            );
+            if (r.outcome !== "duplicate")
+              report.fired.push({ routine: routine.name, slot, outcome: r.outcome });
+          }
+        }
+        await advanceScheduleCursor(db, routine.name, key, now);
+      } else if ("at" in trigger || "in" in trigger) {
+        const key = "at" in trigger ? `once:at:${trigger.at}` : `once:in:${trigger.in}`;
+        const cursor = await getScheduleCursor(db, routine.name, key);
+        if (!cursor) {
+          await advanceScheduleCursor(db, routine.name, key, now);
+          if ("in" in trigger) continue; // `in` counts from the first time the trigger is seen
+        }
+        const at = oneOffTime(trigger, cursor?.createdAt ?? now);
+        if (at > now) continue;
+        // The dedupe key makes a one-off fire once: afterwards it is spent (disabled) for good.
+        const r = await fireRoutine(
+          db,
+          { routine, trigger: "once", dedupeKey: key, scheduledFor: at, now },
+          opts.cancelRunning ? { cancelRunning: opts.cancelRunning } : {},
+        );
+        if (r.outcome !== "duplicate")
+          report.fired.push({ routine: routine.name, slot: at, outcome: r.outcome });
+      }
+    }
+  }
+  return report;
+}

@@ -1,0 +1,128 @@
+import { type ServerType, serve as serveHttp } from "@hono/node-server";
+import { loadRoutines } from "../config/load.ts";
+import { WorkerPool } from "../queue/worker-pool.ts";
+import type { Project } from "../runner/project.ts";
+import { createApp } from "../server/app.ts";
+import { RateLimiter } from "../server/rate-limit.ts";
+import { createLogger, type Logger, logFn } from "./logger.ts";
+import { tickSchedules } from "./schedule-tick.ts";
+import { markLateRuns } from "./watchdog.ts";
+
+/** Options of {@link startDaemon}; defaults come from `.nightshift/config.yaml` `server`. */
+export interface DaemonOptions {
+  host?: string;
+  port?: number;
+  concurrency?: number;
+  /** How often schedules are checked, ms. */
+  tickMs?: number;
+  env?: NodeJS.ProcessEnv;
+  logger?: Logger;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  url: string;
+  pool: WorkerPool;
+  /** One scheduler round now (tests and `--once`). */
+  tick(): Promise<void>;
+  /** Graceful stop: no new work, running sessions get the grace period, then are cancelled. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `nightshift serve`: one process with the scheduler, the HTTP API and webhooks (Hono), and a
+ * worker pool running sessions. Everything it accepts is stored before it is acknowledged, so
+ * a kill loses nothing: a restarted daemon reclaims runs whose worker died.
+ */
+export async function startDaemon(project: Project, opts: DaemonOptions = {}): Promise<Daemon> {
+  const cfg = project.config.server;
+  const logger = opts.logger ?? createLogger();
+  const log = logFn(logger);
+  const env = opts.env ?? process.env;
+  const pool = new WorkerPool(project, {
+    concurrency: opts.concurrency ?? cfg.concurrency,
+    hostEnv: env,
+    log,
+  });
+  const host = opts.host ?? cfg.host;
+  const rateLimiter = new RateLimiter({
+    limit: cfg.rate_limit_per_minute,
+    windowMs: 60_000,
+    clock: project.clock,
+  });
+  let baseUrl = "";
+  const app = createApp({
+    project,
+    pool,
+    get baseUrl() {
+      return baseUrl;
+    },
+    rateLimiter,
+    env,
+    log,
+  });
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serveHttp({ fetch: app.fetch, hostname: host, port: opts.port ?? cfg.port }, () => resolve(s));
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : (opts.port ?? cfg.port);
+  baseUrl = (project.config.base_url ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`).replace(
+    /\/$/,
+    "",
+  );
+
+  const tick = async () => {
+    const { routines, errors } = loadRoutines(project.root);
+    for (const e of errors) logger.warn({ error: e.message }, "invalid routine file skipped");
+    const now = project.clock.now();
+    const report = await tickSchedules(project.store.db, routines, {
+      now,
+      minIntervalMs: project.config.scheduler.min_interval,
+      cancelRunning: (r) => pool.cancelRoutine(r),
+    });
+    for (const f of report.fired)
+      logger.info(
+        { routine: f.routine, slot: new Date(f.slot).toISOString(), outcome: f.outcome },
+        "schedule fired",
+      );
+    for (const m of report.missed)
+      logger.warn({ routine: m.routine, slot: new Date(m.slot).toISOString() }, "schedule slot missed");
+    for (const w of report.warnings) logger.warn(w);
+    for (const late of await markLateRuns(project.store.db, now, project.config.scheduler.start_deadline)) {
+      logger.warn(
+        { run: late.id, routine: late.routine },
+        "run fired but its session has not started in time",
+      );
+    }
+  };
+  let stopped = false;
+  let cancelTick: (() => void) | undefined;
+  const loop = () => {
+    if (stopped) return;
+    cancelTick = project.clock.setTimer(opts.tickMs ?? 5_000, () => {
+      tick()
+        .catch((err) => logger.error({ error: String(err) }, "scheduler tick failed"))
+        .finally(loop);
+    });
+  };
+  await tick();
+  loop();
+  pool.start();
+  logger.info(
+    { url: baseUrl, concurrency: opts.concurrency ?? cfg.concurrency },
+    "nightshift serve listening",
+  );
+
+  return {
+    url: baseUrl,
+    pool,
+    tick,
+    async stop() {
+      stopped = true;
+      cancelTick?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pool.stop(cfg.shutdown_grace);
+      logger.info("nightshift serve stopped");
+    },
+  };
+}

@@ -1,0 +1,242 @@
+import { loadRoutine } from "../config/load.ts";
+import type { Project } from "../runner/project.ts";
+import { runSession } from "../runner/session.ts";
+import {
+  claimNextRun,
+  expiredRuns,
+  finishRun,
+  heartbeatRun,
+  type RunRow,
+  retryOrFailRun,
+  setRunSession,
+} from "../store/runs.ts";
+import type { InfraOutcome } from "../store/schema.ts";
+import { randomId } from "../util/ids.ts";
+
+/** Infrastructure outcomes worth another attempt; the agent's own failures are not retried. */
+const RETRYABLE: readonly InfraOutcome[] = [
+  "workspace_error",
+  "agent_spawn_error",
+  "delivery_error",
+  "internal_error",
+];
+
+/** Settings of a {@link WorkerPool}. Durations in ms. */
+export interface WorkerPoolOptions {
+  /** Sessions at once, all routines together. */
+  concurrency: number;
+  /** How long a claim holds without a heartbeat; a dead worker's runs are reclaimed after it. */
+  leaseMs?: number;
+  heartbeatMs?: number;
+  /** How often to look for work when idle. */
+  pollMs?: number;
+  /** Delay before attempt n+1 after an infrastructure failure. */
+  backoffMs?(attempt: number): number;
+  /** Environment the agents' credentials come from. */
+  hostEnv?: NodeJS.ProcessEnv;
+  log?(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Lifecycle events a test or the server can wait on. */
+export interface WorkerPoolEvents {
+  claimed(run: RunRow): void;
+  finished(run: RunRow, outcome: "done" | "retry" | "failed" | "cancelled"): void;
+}
+
+/**
+ * Runs queued runs as sessions: claims them with a lease, keeps the lease alive with
+ * heartbeats while the session runs, and records the end. Runs whose lease expired (their
+ * worker was killed) are put back for another attempt, with backoff, until their attempts are
+ * used up. Infrastructure failures are retried; the agent's own failures are not.
+ */
+export class WorkerPool {
+  readonly owner = `worker-${process.pid}-${randomId(6)}`;
+  readonly #project: Project;
+  readonly #opts: Required<Omit<WorkerPoolOptions, "hostEnv" | "log">> &
+    Pick<WorkerPoolOptions, "hostEnv" | "log">;
+  readonly #active = new Map<string, { run: RunRow; abort: AbortController; done: Promise<void> }>();
+  readonly #listeners: Partial<{ [K in keyof WorkerPoolEvents]: WorkerPoolEvents[K][] }> = {};
+  #stopping = false;
+  #cancelPoll: (() => void) | undefined;
+  #polling: Promise<void> | undefined;
+
+  constructor(project: Project, opts: WorkerPoolOptions) {
+    this.#project = project;
+    this.#opts = {
+      leaseMs: 60_000,
+      heartbeatMs: 15_000,
+      pollMs: 1_000,
+      backoffMs: (attempt) => Math.min(60_000 * 2 ** (attempt - 1), 15 * 60_000),
+      ...opts,
+    };
+  }
+
+  on<K extends keyof WorkerPoolEvents>(event: K, fn: WorkerPoolEvents[K]): void {
+    ((this.#listeners[event] ??= []) as WorkerPoolEvents[K][]).push(fn);
+  }
+
+  #emit<K extends keyof WorkerPoolEvents>(event: K, ...args: Parameters<WorkerPoolEvents[K]>): void {
+    for (const fn of this.#listeners[event] ?? []) (fn as (...a: unknown[]) => void)(...args);
+  }
+
+  /** Runs in progress in this pool. */
+  get active(): number {
+    return this.#active.size;
+  }
+
+  /** Starts polling for work. */
+  start(): void {
+    this.#schedulePoll(0);
+  }
+
+  #schedulePoll(ms: number): void {
+    if (this.#stopping) return;
+    this.#cancelPoll = this.#project.clock.setTimer(ms, () => {
+      this.#polling = this.poll()
+        .then(() => undefined)
+        .catch((err: unknown) => this.#opts.log?.("error", "poll failed", { error: String(err) }))
+        .finally(() => this.#schedulePoll(this.#opts.pollMs));
+    });
+  }
+
+  /**
+   * One round: reclaims expired leases, then claims runs while there is capacity.
+   * @returns the runs started in this round.
+   */
+  async poll(): Promise<RunRow[]> {
+    const { db } = this.#project.store;
+    const now = this.#project.clock.now();
+    for (const run of await expiredRuns(db, now)) {
+      const result = await retryOrFailRun(db, run, null, {
+        now,
+        backoffMs: this.#opts.backoffMs(run.attempt),
+        reason: `the worker's lease expired (worker ${run.lease_owner} stopped or hung) during attempt ${run.attempt}`,
+      });
+      this.#opts.log?.("warn", "reclaimed a run whose lease expired", {
+        run: run.id,
+        routine: run.routine,
+        result,
+      });
+    }
+    const started: RunRow[] = [];
+    while (!this.#stopping && this.#active.size < this.#opts.concurrency) {
+      const run = await claimNextRun(db, {
+        owner: this.owner,
+        now: this.#project.clock.now(),
+        leaseMs: this.#opts.leaseMs,
+      });
+      if (!run) break;
+      started.push(run);
+      this.#startRun(run);
+    }
+    return started;
+  }
+
+  #startRun(run: RunRow): void {
+    const abort = new AbortController();
+    const entry = { run, abort, done: Promise.resolve() };
+    this.#active.set(run.id, entry);
+    this.#emit("claimed", run);
+    entry.done = this.#execute(run, abort).finally(() => this.#active.delete(run.id));
+  }
+
+  async #execute(run: RunRow, abort: AbortController): Promise<void> {
+    const { db } = this.#project.store;
+    const clock = this.#project.clock;
+    let cancelBeat: (() => void) | undefined;
+    const beat = () => {
+      cancelBeat = clock.setTimer(this.#opts.heartbeatMs, () => {
+        void heartbeatRun(db, run.id, this.owner, clock.now(), this.#opts.leaseMs).then((held) => {
+          if (held) beat();
+          else abort.abort();
+        });
+      });
+    };
+    beat();
+    try {
+      const routine = loadRoutine(this.#project.root, run.routine);
+      const issue =
+        run.issue_number !== null
+          ? await this.#project.forge.getIssue(this.#project.repoName, run.issue_number)
+          : undefined;
+      // The first attempt uses the session id announced when the run was fired.
+      const sessionId = run.attempt === 1 && run.session_id ? run.session_id : undefined;
+      const session = await runSession(this.#project, {
+        routine,
+        trigger: run.trigger,
+        signal: abort.signal,
+        ...(sessionId ? { sessionId } : {}),
+        ...(run.context ? { text: run.context } : {}),
+        ...(issue ? { issue } : {}),
+        ...(this.#opts.hostEnv ? { hostEnv: this.#opts.hostEnv } : {}),
+        onCreated: (id) => void setRunSession(db, run.id, id),
+      });
+      cancelBeat?.();
+      const now = clock.now();
+      if (session.state === "cancelled") {
+        await finishRun(db, run.id, this.owner, {
+          state: "cancelled",
+          reason: session.reason ?? "cancelled",
+          now,
+        });
+        this.#emit("finished", run, "cancelled");
+      } else if (session.infra_outcome && RETRYABLE.includes(session.infra_outcome)) {
+        const result = await retryOrFailRun(db, run, this.owner, {
+          now,
+          backoffMs: this.#opts.backoffMs(run.attempt),
+          reason: session.reason ?? session.infra_outcome,
+        });
+        this.#emit("finished", run, result);
+      } else {
+        await finishRun(db, run.id, this.owner, { state: "done", now });
+        this.#emit("finished", run, "done");
+      }
+    } catch (err) {
+      cancelBeat?.();
+      // Bad configuration (a deleted routine, an unknown issue) will not fix itself: no retry.
+      await finishRun(db, run.id, this.owner, {
+        state: "failed",
+        reason: (err as Error).message,
+        now: clock.now(),
+      });
+      this.#opts.log?.("error", "run could not start", { run: run.id, error: (err as Error).message });
+      this.#emit("finished", run, "failed");
+    }
+  }
+
+  /** Cancels the running sessions of a routine (the `replace` overlap policy). @returns how many. */
+  cancelRoutine(routine: string): number {
+    let n = 0;
+    for (const { run, abort } of this.#active.values()) {
+      if (run.routine === routine) {
+        abort.abort();
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** Waits for the runs in progress, without stopping. */
+  async idle(): Promise<void> {
+    await this.#polling;
+    await Promise.all([...this.#active.values()].map((a) => a.done));
+  }
+
+  /**
+   * Stops claiming, lets running sessions finish within `graceMs`, then cancels the rest and
+   * waits for them to be recorded.
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    this.#cancelPoll?.();
+    let timedOut = false;
+    const cancel = this.#project.clock.setTimer(graceMs, () => {
+      timedOut = true;
+      for (const a of this.#active.values()) a.abort.abort();
+    });
+    await this.#polling;
+    await Promise.all([...this.#active.values()].map((a) => a.done));
+    cancel();
+    if (timedOut) this.#opts.log?.("warn", "shutdown grace ran out: running sessions were cancelled");
+  }
+}

@@ -1,0 +1,103 @@
+import { Hono } from "hono";
+import { bearerAuth } from "hono/bearer-auth";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { z } from "zod";
+import { loadRoutines } from "../../config/load.ts";
+import { fireRoutine } from "../../queue/fire.ts";
+import { findLiveApiToken, touchApiToken } from "../../store/api-tokens.ts";
+import { hashApiToken } from "../../triggers/api-token.ts";
+import type { AppDeps } from "../app.ts";
+import { randomId } from "../../util/ids.ts";
+
+/** Largest accepted fire body, in bytes. */
+export const FIRE_MAX_BYTES = 64 * 1024;
+
+const FireBody = z.object({ text: z.string().max(FIRE_MAX_BYTES).optional() }).strict();
+
+type Vars = { Variables: { tokenId: string } };
+
+/**
+ * `POST /v1/routines/{name}/fire` — the API trigger. `Authorization: Bearer nst_…` (a token
+ * of that routine); optional JSON body `{"text": "..."}` that reaches the session as run
+ * context; optional `Idempotency-Key` header. Answers `200 {type: "routine_fire",
+ * session_id, session_url}` once the run is stored. Errors: 400 malformed, 401 wrong or
+ * revoked token (with `WWW-Authenticate`), 404 unknown routine, 413 body too large, 429 rate
+ * limited.
+ */
+export function fireRoutes(deps: AppDeps): Hono<Vars> {
+  const app = new Hono<Vars>();
+  app.post(
+    "/v1/routines/:name/fire",
+    bodyLimit({
+      maxSize: FIRE_MAX_BYTES,
+      onError: (c) =>
+        c.json(
+          { error: "payload_too_large", message: `the body is larger than ${FIRE_MAX_BYTES} bytes` },
+          413,
+        ),
+    }),
+    bearerAuth<Vars>({
+      realm: "nightshift",
+      verifyToken: async (token, c) => {
+        const row = await findLiveApiToken(deps.project.store.db, hashApiToken(token));
+        if (!row || row.routine !== c.req.param("name")) return false;
+        c.set("tokenId", row.id);
+        return true;
+      },
+    }),
+    async (c) => {
+      const name = c.req.param("name");
+      const tokenId = c.get("tokenId");
+      const wait = deps.rateLimiter.hit(tokenId);
+      if (wait > 0) {
+        c.header("Retry-After", String(Math.ceil(wait / 1000)));
+        return c.json({ error: "rate_limited", message: "too many fires for this token; retry later" }, 429);
+      }
+      const raw = await c.req.text();
+      let body: z.infer<typeof FireBody> = {};
+      if (raw.trim()) {
+        let json: unknown;
+        try {
+          json = JSON.parse(raw);
+        } catch {
+          throw new HTTPException(400, { message: 'the body must be JSON such as {"text": "..."}' });
+        }
+        const parsed = FireBody.safeParse(json);
+        if (!parsed.success) {
+          const issue = parsed.error.issues[0]!;
+          throw new HTTPException(400, {
+            message: `body field "${issue.path.join(".") || "(root)"}": ${issue.message}`,
+          });
+        }
+        body = parsed.data;
+      }
+      const routine = loadRoutines(deps.project.root).routines.find((r) => r.name === name);
+      if (!routine) return c.json({ error: "not_found", message: `no routine "${name}"` }, 404);
+      const now = deps.project.clock.now();
+      await touchApiToken(deps.project.store.db, tokenId, now);
+      const idempotency = c.req.header("idempotency-key");
+      const result = await fireRoutine(
+        deps.project.store.db,
+        {
+          routine,
+          trigger: "api",
+          dedupeKey: idempotency ? `api:${tokenId}:${idempotency}` : `api:${randomId(16)}`,
+          ...(body.text ? { context: body.text } : {}),
+          now,
+        },
+        deps.pool ? { cancelRunning: (r) => deps.pool!.cancelRoutine(r) } : {},
+      );
+      const sessionId = result.sessionId ?? null;
+      return c.json({
+        type: "routine_fire",
+        run_id: result.runId,
+        outcome: result.outcome,
+        session_id: sessionId,
+        session_url: sessionId ? `${deps.baseUrl}/v1/sessions/${sessionId}` : null,
+        ...(result.reason ? { reason: result.reason } : {}),
+      });
+    },
+  );
+  return app;
+}
