@@ -98,7 +98,10 @@ export interface LoadedRoutines {
   errors: ConfigError[];
 }
 
-/** Loads `.nightshift/routines/*.md` under `root`, sorted by name. Invalid files are reported, not thrown. */
+/**
+ * Loads `.nightshift/routines/*.md` under `root`, sorted by name. Invalid files are reported,
+ * not thrown. Unchanged files (same mtime and size) are not parsed again.
+ */
 export function loadRoutines(root: string): LoadedRoutines {
   const dir = join(root, PROJECT_DIR, "routines");
   const routines: Routine[] = [];
@@ -108,15 +111,32 @@ export function loadRoutines(root: string): LoadedRoutines {
     .filter((f) => f.endsWith(".md"))
     .sort()) {
     const file = join(dir, entry);
-    try {
-      routines.push(parseRoutine(file, readFileSync(file, "utf8")));
-    } catch (err) {
-      if (err instanceof ConfigErrors) errors.push(...err.errors);
-      else throw err;
+    const st = statSync(file);
+    const cached = parsedFiles.get(file);
+    let parsed: Routine | ConfigError[];
+    if (cached && cached.mtimeMs === st.mtimeMs && cached.size === st.size) {
+      parsed = cached.parsed;
+    } else {
+      try {
+        parsed = parseRoutine(file, readFileSync(file, "utf8"));
+      } catch (err) {
+        if (!(err instanceof ConfigErrors)) throw err;
+        parsed = err.errors;
+      }
+      parsedFiles.set(file, { mtimeMs: st.mtimeMs, size: st.size, parsed });
     }
+    if (Array.isArray(parsed)) errors.push(...parsed);
+    else routines.push(structuredClone(parsed));
   }
   return { routines, errors };
 }
+
+/**
+ * Parsed routine files by path, reused while a file's mtime and size are unchanged: the
+ * daemon reloads routines on every tick and request, and parsing thousands of files each time
+ * would dominate its idle CPU.
+ */
+const parsedFiles = new Map<string, { mtimeMs: number; size: number; parsed: Routine | ConfigError[] }>();
 
 /**
  * Loads one routine by name.

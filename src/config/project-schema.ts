@@ -61,6 +61,10 @@ export const ProjectConfigSchema = z
         shutdown_grace: durationField("server.shutdown_grace").default(60_000),
         /** API fires per token per minute. */
         rate_limit_per_minute: z.number().int().positive().default(60),
+        /** How long a worker's claim on a run holds without a heartbeat; a killed worker's runs are retried after it. */
+        lease: durationField("server.lease").default(60_000),
+        /** Delay before retrying a run that failed for an infrastructure reason; doubles each attempt. */
+        retry_backoff: durationField("server.retry_backoff").default(60_000),
       })
       .strict()
       .default({
@@ -69,6 +73,8 @@ export const ProjectConfigSchema = z
         concurrency: 2,
         shutdown_grace: 60_000,
         rate_limit_per_minute: 60,
+        lease: 60_000,
+        retry_backoff: 60_000,
       }),
     scheduler: z
       .object({

@@ -41,6 +41,10 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
   const env = opts.env ?? process.env;
   const pool = new WorkerPool(project, {
     concurrency: opts.concurrency ?? cfg.concurrency,
+    leaseMs: cfg.lease,
+    heartbeatMs: Math.max(250, Math.floor(cfg.lease / 4)),
+    backoffMs: (attempt) => Math.min(cfg.retry_backoff * 2 ** (attempt - 1), 60 * 60_000),
+    pollMs: Math.min(1_000, cfg.lease),
     hostEnv: env,
     log,
   });

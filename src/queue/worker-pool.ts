@@ -107,6 +107,11 @@ export class WorkerPool {
     const { db } = this.#project.store;
     const now = this.#project.clock.now();
     for (const run of await expiredRuns(db, now)) {
+      // Our own run whose heartbeat fell behind (a busy machine): renew it, do not retry it.
+      if (run.lease_owner === this.owner && this.#active.has(run.id)) {
+        await heartbeatRun(db, run.id, this.owner, now, this.#opts.leaseMs);
+        continue;
+      }
       const result = await retryOrFailRun(db, run, null, {
         now,
         backoffMs: this.#opts.backoffMs(run.attempt),

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { until } from "../support/processes.ts";
 import { cleanupTemp, makeRepo, ROOT, runCli, writeRoutine } from "../support/project.ts";
 
 afterAll(cleanupTemp);
@@ -52,13 +53,11 @@ describe("local forge and transcript commands", () => {
     );
     const cli = join(ROOT, "src", "cli", "main.ts");
     const run = execa(process.execPath, [cli, "run", "wait"], { cwd: repo, reject: false, stdin: "ignore" });
-    let id: string | undefined;
-    for (let i = 0; i < 200 && !id; i++) {
+    const id = await until("the session to exist", async () => {
       const list = await runCli(repo, ["sessions", "list", "--json"]);
-      id = list.exitCode === 0 ? JSON.parse(list.stdout)[0]?.id : undefined;
-      if (!id) await new Promise((r) => setTimeout(r, 50));
-    }
-    const follow = execa(process.execPath, [cli, "logs", id!, "--follow"], {
+      return list.exitCode === 0 ? (JSON.parse(list.stdout)[0]?.id as string | undefined) : undefined;
+    });
+    const follow = execa(process.execPath, [cli, "logs", id, "--follow"], {
       cwd: repo,
       reject: false,
       stdin: "ignore",
@@ -66,10 +65,11 @@ describe("local forge and transcript commands", () => {
     });
     let seen = "";
     follow.stdout.on("data", (d: Buffer) => (seen += d.toString()));
-    for (let i = 0; i < 200 && !seen.includes("waiting"); i++) await new Promise((r) => setTimeout(r, 50));
-    expect(seen).toContain("waiting");
+    await until("the first line through logs --follow", async () =>
+      seen.includes("waiting") ? true : undefined,
+    );
     expect(seen).not.toContain("released");
-    const ws = JSON.parse((await runCli(repo, ["sessions", "show", id!, "--json"])).stdout).workspace_path;
+    const ws = JSON.parse((await runCli(repo, ["sessions", "show", id, "--json"])).stdout).workspace_path;
     writeFileSync(join(ws, "workspace", "repo", "go"), "");
     const followed = await follow;
     expect(followed.exitCode).toBe(0);

@@ -12,9 +12,17 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Polls `probe` every 100 ms (at most 20 s) until it returns a value: waiting for a condition, not for time. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 200; i++) {
+/**
+ * Polls `probe` every 100 ms until it returns a value (at most `limitMs`, default 90 s: a
+ * loaded CI machine is slow): waiting for a condition, not for time.
+ */
+export async function until<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  limitMs = 90_000,
+): Promise<T> {
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
     const v = await probe();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 100));

@@ -14,6 +14,7 @@ import {
 } from "../../store/forge-items.ts";
 import type { Clock } from "../../util/clock.ts";
 import { git, gitMaybe } from "../../util/git.ts";
+import { serialised } from "../../util/serialised.ts";
 import {
   type Comment,
   type Forge,
@@ -65,7 +66,11 @@ export class LocalForge implements Forge {
    * Creates the bare repository if needed and publishes the source's base branch into it.
    * @throws {ForgeError} when the repository is not one of the project's, or has no commit.
    */
-  async repo(name: string): Promise<ForgeRepo> {
+  repo(name: string): Promise<ForgeRepo> {
+    return serialised(`forge:${this.barePath(name)}`, () => this.#publish(name));
+  }
+
+  async #publish(name: string): Promise<ForgeRepo> {
     const source = this.#sources.get(name);
     const bare = this.barePath(name);
     if (!source) {

@@ -1,16 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { git } from "../../util/git.ts";
-
-const locks = new Map<string, Promise<unknown>>();
-
-/** Runs `fn` after any earlier call for the same key has finished (one git writer per mirror). */
-function serialised<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = locks.get(key) ?? Promise.resolve();
-  const next = prev.catch(() => undefined).then(fn);
-  locks.set(key, next);
-  return next;
-}
+import { serialised } from "../../util/serialised.ts";
 
 /**
  * Makes the bare mirror of `remoteUrl` at `<mirrorsDir>/<name>.git` current: a

@@ -1,0 +1,109 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { until } from "../support/processes.ts";
+import { cleanupTemp, makeRepo, ROOT, runCli, writeRoutine } from "../support/project.ts";
+
+/**
+ * The real `nightshift serve`, killed with SIGKILL while sessions run, then restarted: no run
+ * is lost, none is duplicated, and each reclaimed run's attempt count goes up by one.
+ */
+
+afterAll(cleanupTemp);
+
+const CLI = join(ROOT, "src", "cli", "main.ts");
+
+function startServe(repo: string): { proc: ResultPromise; url: Promise<string> } {
+  const proc = execa(process.execPath, [CLI, "serve", "--port", "0"], {
+    cwd: repo,
+    reject: false,
+    stdin: "ignore",
+    env: { NIGHTSHIFT_LOG_LEVEL: "warn" },
+  });
+  const url = new Promise<string>((resolve, reject) => {
+    let out = "";
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n")[0];
+      if (out.includes("\n") && line) resolve(line.trim());
+    });
+    proc.catch(reject);
+  });
+  return { proc, url };
+}
+
+type Run = { id: string; state: string; attempt: number; session_id: string };
+
+async function runsOf(repo: string): Promise<Run[]> {
+  const r = await runCli(repo, ["sessions", "list", "--all", "--json", "--limit", "100"]);
+  return r.exitCode === 0 ? JSON.parse(r.stdout) : [];
+}
+
+describe("nightshift serve under kill -9", () => {
+  it("loses and duplicates no run, and counts the reclaimed attempts", async () => {
+    const repo = await makeRepo({ "README.md": "# demo\n" });
+    writeRoutine(
+      repo,
+      "job",
+      'agent: command\ncommand: "sleep 2; echo $NIGHTSHIFT_SESSION_ID > done.txt"\noverlap: allow\ntriggers:\n  - api: true',
+    );
+    writeFileSync(
+      join(repo, ".nightshift", "config.yaml"),
+      "server:\n  concurrency: 2\n  lease: 3s\n  retry_backoff: 1s\n  shutdown_grace: 5s\n",
+    );
+    const { token } = JSON.parse((await runCli(repo, ["tokens", "create", "job", "--json"])).stdout);
+
+    const first = startServe(repo);
+    const url = await first.url;
+    const fired: string[] = [];
+    for (let i = 0; i < 6; i++) {
+      const res = await fetch(`${url}/v1/routines/job/fire`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ text: `run ${i}` }),
+      });
+      expect(res.status).toBe(200);
+      fired.push(((await res.json()) as { run_id: string }).run_id);
+    }
+    await until("two runs in progress", async () =>
+      (await runsOf(repo)).filter((r) => r.state === "running").length === 2 ? true : undefined,
+    );
+    first.proc.kill("SIGKILL");
+    await first.proc;
+    // What the store says was in progress when the process died: exactly these get a second attempt.
+    const runningAtKill = (await runsOf(repo)).filter((r) => r.state === "running").map((r) => r.id);
+    expect(runningAtKill.length).toBeGreaterThan(0);
+
+    const second = startServe(repo);
+    await second.url;
+    const final = await until("every run to finish", async () => {
+      const all = await runsOf(repo);
+      return all.length === 6 && all.every((r) => r.state === "done") ? all : undefined;
+    });
+    second.proc.kill("SIGTERM");
+    const exited = await second.proc;
+    expect(exited.exitCode).toBe(0);
+
+    expect(final.map((r) => r.id).sort()).toEqual([...fired].sort());
+    const why = (await runCli(repo, ["sessions", "list", "--json", "--limit", "100"])).stdout;
+    for (const r of final)
+      expect(r.attempt, `run ${r.id}; sessions: ${why}`).toBe(runningAtKill.includes(r.id) ? 2 : 1);
+    const sessions = JSON.parse(
+      (await runCli(repo, ["sessions", "list", "--json", "--limit", "100"])).stdout,
+    ) as {
+      id: string;
+      state: string;
+      infra_outcome: string;
+    }[];
+    const succeeded = sessions.filter((s) => s.state === "succeeded");
+    expect(succeeded).toHaveLength(6);
+    expect(new Set(final.map((r) => r.session_id))).toEqual(new Set(succeeded.map((s) => s.id)));
+    // The sessions cut off by the kill are recorded, not lost.
+    expect(sessions.filter((s) => s.state === "failed" && s.infra_outcome === "internal_error")).toHaveLength(
+      runningAtKill.length,
+    );
+    const prs = JSON.parse((await runCli(repo, ["pr", "list", "--json"])).stdout);
+    expect(prs).toHaveLength(6);
+  }, 180_000);
+});
