@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { cleanupTemp, makeRepo, runCli } from "../support/project.ts";
+import { cleanupTemp, makeRepo, runCli, writeRoutine } from "../support/project.ts";
 
 /** The daemon's CLI commands, run as a user would. */
 
@@ -41,6 +41,15 @@ describe("daemon commands", () => {
     const r = await runCli(repo, ["schedule", "whenever you feel like it", "--prompt", "x"]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain("daily at 9am");
+  });
+
+  it("routines validate refuses a schedule more frequent than scheduler.min_interval", async () => {
+    const repo = await project();
+    writeFileSync(join(repo, ".nightshift", "config.yaml"), "scheduler:\n  min_interval: 5m\n");
+    writeRoutine(repo, "busy", "agent: command\ncommand: \"true\"\ntriggers:\n  - schedule: '* * * * *'");
+    const r = await runCli(repo, ["routines", "validate"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/busy\.md: triggers: .*minimum interval of 5m/);
   });
 
   it("routines disable and enable rewrite only enabled:, keeping the comments", async () => {

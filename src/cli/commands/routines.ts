@@ -1,12 +1,19 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseDocument } from "yaml";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { ConfigErrors } from "../../config/errors.ts";
-import { findProjectRoot, loadRoutine, loadRoutines, parseRoutine } from "../../config/load.ts";
+import {
+  findProjectRoot,
+  loadProjectConfig,
+  loadRoutine,
+  loadRoutines,
+  parseRoutine,
+} from "../../config/load.ts";
 import type { Routine, Trigger } from "../../config/routine-schema.ts";
 import { compileSchedule } from "../../scheduler/schedule.ts";
+import { listRuns } from "../../store/runs.ts";
 import { listSessions } from "../../store/sessions.ts";
 import { CliError, printJson, withProject, workDir } from "../context.ts";
 import { isoTime, table } from "../format.ts";
@@ -53,12 +60,17 @@ export function registerRoutines(program: Command): void {
         const last = await Promise.all(
           list.map(async (r) => (await listSessions(p.store.db, { routine: r.name, limit: 1 }))[0]),
         );
+        // The latest fire of any kind: a skipped, missed or late slot shows here, never silently.
+        const lastFire = await Promise.all(
+          list.map(async (r) => (await listRuns(p.store.db, { routine: r.name, limit: 1 }))[0]),
+        );
         if (opts.json) {
           printJson({
             routines: list.map((r, i) => ({
               ...routineJson(r),
               next_run: r.enabled ? (nextRun(r, p.clock.now()) ?? null) : null,
               last_session: last[i] ?? null,
+              last_fire: lastFire[i] ?? null,
             })),
             errors: errors.map((e) => e.message),
           });
@@ -69,13 +81,16 @@ export function registerRoutines(program: Command): void {
         else
           console.log(
             table(
-              ["NAME", "AGENT", "ENABLED", "TRIGGERS", "NEXT RUN", "LAST RUN", "LAST OUTCOME"],
+              ["NAME", "AGENT", "ENABLED", "TRIGGERS", "NEXT RUN", "LAST FIRE", "LAST RUN", "LAST OUTCOME"],
               list.map((r, i) => [
                 r.name,
                 r.agent + (r.model ? ` (${r.model})` : ""),
                 r.enabled ? "yes" : "no",
                 r.triggers.map(describeTrigger).join("; ") || "manual",
                 r.enabled ? isoTime(nextRun(r, p.clock.now())) : "disabled",
+                lastFire[i]
+                  ? `${isoTime(lastFire[i]!.scheduled_for ?? lastFire[i]!.created_at)} ${lastFire[i]!.state}${lastFire[i]!.reason?.startsWith("late:") ? " (late)" : ""}`
+                  : null,
                 isoTime(last[i]?.created_at),
                 last[i]
                   ? `${last[i]!.state}${last[i]!.task_outcome ? ` / ${last[i]!.task_outcome}` : ""}`
@@ -155,8 +170,21 @@ export function registerRoutines(program: Command): void {
         if (!root)
           throw new CliError("not in a nightshift project: run `nightshift init` first, or name files");
         const loaded = loadRoutines(root);
-        ok = loaded.routines.length;
-        errors = loaded.errors.map((e) => e.message);
+        const minIntervalMs = loadProjectConfig(root).scheduler.min_interval;
+        // Schedules are checked as the daemon will run them: time zone, DST, minimum interval.
+        const scheduleErrors = loaded.routines.flatMap((r) =>
+          r.triggers.flatMap((t) => {
+            if (!("schedule" in t)) return [];
+            try {
+              compileSchedule(t, { minIntervalMs });
+              return [];
+            } catch (err) {
+              return [`${relative(process.cwd(), r.file) || r.file}: triggers: ${(err as Error).message}`];
+            }
+          }),
+        );
+        ok = loaded.routines.length - new Set(scheduleErrors.map((e) => e.split(":")[0])).size;
+        errors = [...loaded.errors.map((e) => e.message), ...scheduleErrors];
       }
       for (const e of errors) console.error(pc.red(e));
       console.log(
