@@ -1,12 +1,36 @@
 import type { Kysely } from "kysely";
 import type { Routine } from "../config/routine-schema.ts";
 import { fireRoutine } from "../queue/fire.ts";
-import { compileSchedule, slotKey } from "../scheduler/schedule.ts";
+import { type CompiledSchedule, compileSchedule, type ScheduleSpec, slotKey } from "../scheduler/schedule.ts";
 import { planDueSlots } from "../scheduler/missed.ts";
 import { oneOffTime } from "../scheduler/one-off.ts";
 import { advanceScheduleCursor, getScheduleCursor } from "../store/schedule-cursors.ts";
 import { insertRun } from "../store/runs.ts";
 import type { Database } from "../store/schema.ts";
+
+/**
+ * Compiled schedules by (spec, minimum interval): compiling checks the minimum interval by
+ * sampling fires and builds the English reading, too costly to redo for every routine on
+ * every tick.
+ */
+const compiledMemo = new Map<string, CompiledSchedule>();
+
+function compiledSchedule(spec: ScheduleSpec, minIntervalMs: number): CompiledSchedule {
+  const key = `${spec.schedule}|${spec.at ?? ""}|${spec.timezone ?? ""}|${minIntervalMs}`;
+  let c = compiledMemo.get(key);
+  if (!c) {
+    c = compileSchedule(spec, { minIntervalMs });
+    compiledMemo.set(key, c);
+  }
+  return c;
+}
+
+/**
+ * Per store connection, when each schedule trigger next falls due (ms). Ticks before then skip the
+ * store. The store's cursor stays the truth: another process may have fired the slot
+ * already, and the unique (routine, slot) key keeps that to one run.
+ */
+const nextDueMemos = new WeakMap<Kysely<Database>, Map<string, number>>();
 
 /** What one tick did, for logs and tests. */
 export interface TickReport {
@@ -37,6 +61,8 @@ export async function tickSchedules(
   opts: TickOptions,
 ): Promise<TickReport> {
   const report: TickReport = { fired: [], missed: [], warnings: [] };
+  let nextDueMemo = nextDueMemos.get(db);
+  if (!nextDueMemo) nextDueMemos.set(db, (nextDueMemo = new Map()));
   const { now } = opts;
   for (const routine of routines) {
     if (!routine.enabled) continue;
@@ -45,11 +71,15 @@ export async function tickSchedules(
         const key = `schedule:${trigger.schedule}|${trigger.at ?? ""}|${trigger.timezone ?? "UTC"}`;
         let compiled;
         try {
-          compiled = compileSchedule(trigger, { minIntervalMs: opts.minIntervalMs });
+          compiled = compiledSchedule(trigger, opts.minIntervalMs);
         } catch (err) {
           report.warnings.push(`${routine.name}: ${(err as Error).message}`);
           continue;
         }
+        // Nothing can be due before the next fire this process last computed: skip the store.
+        const memoKey = `${routine.name}\u0000${key}`;
+        const nextDue = nextDueMemo.get(memoKey);
+        if (nextDue !== undefined && now < nextDue) continue;
         const cursor = await getScheduleCursor(db, routine.name, key);
         if (cursor && now > cursor.consideredUntil) {
           const due = compiled.slotsBetween(cursor.consideredUntil, now);
@@ -89,6 +119,10 @@ export async function tickSchedules(
           }
         }
         await advanceScheduleCursor(db, routine.name, key, now);
+        nextDueMemo.set(
+          memoKey,
+          compiled.nextAfter(Math.max(now, cursor?.consideredUntil ?? now)) ?? Infinity,
+        );
       } else if ("at" in trigger || "in" in trigger) {
         const key = "at" in trigger ? `once:at:${trigger.at}` : `once:in:${trigger.in}`;
         const cursor = await getScheduleCursor(db, routine.name, key);

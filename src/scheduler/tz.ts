@@ -23,15 +23,22 @@ function formatter(timeZone: string): Intl.DateTimeFormat {
   return f;
 }
 
+/** Zone names already checked (building an `Intl.DateTimeFormat` costs ~100 µs). */
+const resolvedZones = new Map<string, string>();
+
 /**
  * Checks an IANA time zone name and returns its canonical spelling (`"utc"` → `"UTC"`).
  *
  * @throws ScheduleError when the runtime does not know the zone.
  */
 export function resolveTimeZone(timeZone: string): string {
+  const known = resolvedZones.get(timeZone);
+  if (known) return known;
   try {
     if (timeZone.trim() === "") throw new RangeError("empty");
-    return new Intl.DateTimeFormat("en-US", { timeZone }).resolvedOptions().timeZone;
+    const resolved = new Intl.DateTimeFormat("en-US", { timeZone }).resolvedOptions().timeZone;
+    resolvedZones.set(timeZone, resolved);
+    return resolved;
   } catch {
     throw new ScheduleError(
       `unknown time zone ${JSON.stringify(timeZone)}; use an IANA name such as "UTC", "Europe/Berlin" or "America/New_York"`,
