@@ -20,7 +20,6 @@
  * Usage: node bench/scheduler.ts [--routines 10000] [--due-ticks 3] [--idle-ticks 3] [--keep]
  * Writes bench/results/scheduler.json.
  */
-import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -42,6 +41,7 @@ import { markLateRuns } from "../src/daemon/watchdog.ts";
 import { openProject, type Project } from "../src/runner/project.ts";
 import { compileSchedule } from "../src/scheduler/schedule.ts";
 import { ManualClock } from "../src/util/clock.ts";
+import { commitRepo } from "./lib/git-repo.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The daemon's tick interval (src/daemon/serve.ts `tickMs` default). */
@@ -112,21 +112,8 @@ function makeProject(repo: string, n: number): void {
       ].join("\n"),
     );
   }
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "bench",
-    GIT_AUTHOR_EMAIL: "bench@example.invalid",
-    GIT_COMMITTER_NAME: "bench",
-    GIT_COMMITTER_EMAIL: "bench@example.invalid",
-    GIT_CONFIG_NOSYSTEM: "1",
-  };
   // The routine files stay untracked: the daemon reads them from the working tree.
-  for (const argv of [
-    ["init", "--quiet", "--initial-branch=main"],
-    ["add", "README.md"],
-    ["commit", "--quiet", "-m", "bench project"],
-  ])
-    execFileSync("git", argv, { cwd: repo, env, stdio: "ignore" });
+  commitRepo(repo, ["README.md"]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@
  *          [--routines 1] [--keep]
  * Writes bench/results/webhook-ingest.json.
  */
-import { execFileSync, fork } from "node:child_process";
+import { fork } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { type AddressInfo } from "node:net";
@@ -38,6 +38,7 @@ import { verifyGithubSignature } from "../src/triggers/github/verify-signature.t
 import { fireRoutine } from "../src/queue/fire.ts";
 import { recordWebhookDelivery, setDeliveryRuns } from "../src/store/webhook-deliveries.ts";
 import type { LoadJob, LoadReport } from "./lib/http-load.ts";
+import { commitRepo } from "./lib/git-repo.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECRET = "bench-webhook-secret";
@@ -122,20 +123,7 @@ function makeProject(repo: string): void {
       "triggers:",
       "  - api: true",
     ]);
-  const env = {
-    ...process.env,
-    GIT_AUTHOR_NAME: "bench",
-    GIT_AUTHOR_EMAIL: "bench@example.invalid",
-    GIT_COMMITTER_NAME: "bench",
-    GIT_COMMITTER_EMAIL: "bench@example.invalid",
-    GIT_CONFIG_NOSYSTEM: "1",
-  };
-  for (const argv of [
-    ["init", "--quiet", "--initial-branch=main"],
-    ["add", "-A"],
-    ["commit", "--quiet", "-m", "bench project"],
-  ])
-    execFileSync("git", argv, { cwd: repo, env, stdio: "ignore" });
+  commitRepo(repo);
 }
 
 function listen(app: Hono): Promise<ServerType> {

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { loadRoutines } from "../../config/load.ts";
-import type { Routine } from "../../config/routine-schema.ts";
+import type { Trigger } from "../../config/routine-schema.ts";
 import { fireRoutine } from "../../queue/fire.ts";
 import { recordWebhookDelivery, setDeliveryRuns } from "../../store/webhook-deliveries.ts";
 import { matchConditions } from "../../triggers/generic/conditions.ts";
@@ -25,8 +25,55 @@ function headersOf(req: Request): Record<string, string | undefined> {
   return out;
 }
 
-function enabledRoutines(deps: AppDeps): Routine[] {
-  return loadRoutines(deps.project.root).routines.filter((r) => r.enabled);
+/** A run a delivery started, as reported to the sender. */
+interface StartedRun {
+  routine: string;
+  run_id: string;
+  outcome: string;
+  session_id?: string;
+}
+
+/**
+ * Stores one run for every trigger of an enabled routine that `matches` the delivery (a
+ * routine with two matching triggers gets two), keyed by delivery and trigger so a repeat is
+ * a no-op, and records how many runs the delivery started.
+ */
+async function fireMatching(
+  deps: AppDeps,
+  d: {
+    kind: "github" | "webhook";
+    source: string;
+    deliveryId: string;
+    context: string;
+    now: number;
+    matches(t: Trigger): boolean;
+  },
+): Promise<StartedRun[]> {
+  const runs: StartedRun[] = [];
+  for (const routine of loadRoutines(deps.project.root).routines.filter((r) => r.enabled)) {
+    for (const [i, trigger] of routine.triggers.entries()) {
+      if (!d.matches(trigger)) continue;
+      const r = await fireRoutine(
+        deps.project.store.db,
+        {
+          routine,
+          trigger: d.kind,
+          dedupeKey: `${d.source}:${d.deliveryId}:${i}`,
+          context: d.context,
+          now: d.now,
+        },
+        deps.pool ? { cancelRunning: (n) => deps.pool!.cancelRoutine(n) } : {},
+      );
+      runs.push({
+        routine: routine.name,
+        run_id: r.runId,
+        outcome: r.outcome,
+        ...(r.sessionId ? { session_id: r.sessionId } : {}),
+      });
+    }
+  }
+  await setDeliveryRuns(deps.project.store.db, d.source, d.deliveryId, runs.length);
+  return runs;
 }
 
 /**
@@ -107,26 +154,15 @@ export function webhookRoutes(deps: AppDeps): Hono {
       ) {
         return c.json({ delivery, duplicate: true, runs: [] }, 200);
       }
-      const runs: { routine: string; run_id: string; outcome: string; session_id?: string }[] = [];
       const summary = summarizeGithubEvent(event, delivery, payload).slice(0, MAX_CONTEXT_CHARS);
-      for (const routine of enabledRoutines(deps)) {
-        for (const [i, trigger] of routine.triggers.entries()) {
-          if (!("github" in trigger)) continue;
-          if (!matchGithubEvent(trigger, event, payload).match) continue;
-          const r = await fireRoutine(
-            deps.project.store.db,
-            { routine, trigger: "github", dedupeKey: `github:${delivery}:${i}`, context: summary, now },
-            deps.pool ? { cancelRunning: (n) => deps.pool!.cancelRoutine(n) } : {},
-          );
-          runs.push({
-            routine: routine.name,
-            run_id: r.runId,
-            outcome: r.outcome,
-            ...(r.sessionId ? { session_id: r.sessionId } : {}),
-          });
-        }
-      }
-      await setDeliveryRuns(deps.project.store.db, "github", delivery, runs.length);
+      const runs = await fireMatching(deps, {
+        kind: "github",
+        source: "github",
+        deliveryId: delivery,
+        context: summary,
+        now,
+        matches: (t) => "github" in t && matchGithubEvent(t, event, payload).match,
+      });
       deps.log?.("info", "github delivery", { delivery, event, runs: runs.length });
       return c.json({ delivery, runs }, 202);
     },
@@ -177,24 +213,14 @@ export function webhookRoutes(deps: AppDeps): Hono {
       return c.json({ delivery: deliveryId, duplicate: true, runs: [] }, 200);
     }
     const context = `Webhook from ${name} (delivery ${deliveryId}):\n\n\`\`\`json\n${JSON.stringify(json, null, 2).slice(0, MAX_CONTEXT_CHARS)}\n\`\`\``;
-    const runs: { routine: string; run_id: string; outcome: string; session_id?: string }[] = [];
-    for (const routine of enabledRoutines(deps)) {
-      for (const [i, trigger] of routine.triggers.entries()) {
-        if (!("webhook" in trigger) || trigger.webhook.source !== name) continue;
-        const r = await fireRoutine(
-          deps.project.store.db,
-          { routine, trigger: "webhook", dedupeKey: `${name}:${deliveryId}:${i}`, context, now },
-          deps.pool ? { cancelRunning: (n) => deps.pool!.cancelRoutine(n) } : {},
-        );
-        runs.push({
-          routine: routine.name,
-          run_id: r.runId,
-          outcome: r.outcome,
-          ...(r.sessionId ? { session_id: r.sessionId } : {}),
-        });
-      }
-    }
-    await setDeliveryRuns(deps.project.store.db, name, deliveryId, runs.length);
+    const runs = await fireMatching(deps, {
+      kind: "webhook",
+      source: name,
+      deliveryId,
+      context,
+      now,
+      matches: (t) => "webhook" in t && t.webhook.source === name,
+    });
     return c.json({ delivery: deliveryId, runs }, 202);
   });
   return app;
