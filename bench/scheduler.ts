@@ -195,9 +195,13 @@ async function timedAsync<T>(fn: () => Promise<T>): Promise<{ value: T; part: Pa
   return { value, part: { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 } };
 }
 
+const timedHandles = new WeakMap<Project, Project["store"]["db"]>();
+
 /** What `tick()` in src/daemon/serve.ts does, each part timed. */
 async function daemonTick(project: Project, timer: QueryTimer, kind: Tick["kind"]): Promise<Tick> {
-  const db = project.store.db.withPlugin(timer);
+  // One handle for the whole run, as the daemon has (per-handle caches live on it).
+  let db = timedHandles.get(project);
+  if (!db) timedHandles.set(project, (db = project.store.db.withPlugin(timer)));
   timer.reset();
   const cpu0 = process.cpuUsage();
   const load = timed(() => loadRoutines(project.root));
