@@ -149,6 +149,8 @@ export const RoutineFrontMatterSchema = z
     environment: z.string().regex(NAME_RE).default("default"),
     enabled: z.boolean().default(true),
     overlap: z.enum(OVERLAP_POLICIES).default("forbid"),
+    /** With `overlap: allow`, at most this many sessions of the routine at once (0: no limit). */
+    max_concurrent: z.number().int().min(0).max(1000).default(0),
     missed_runs: MissedRunsSchema.default("fire-once"),
   })
   .strict()

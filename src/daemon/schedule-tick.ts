@@ -1,6 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Routine } from "../config/routine-schema.ts";
-import { fireRoutine } from "../queue/fire.ts";
+import { fireRoutine, maxRunningFor } from "../queue/fire.ts";
 import { type CompiledSchedule, compileSchedule, type ScheduleSpec, slotKey } from "../scheduler/schedule.ts";
 import { planDueSlots } from "../scheduler/missed.ts";
 import { oneOffTime } from "../scheduler/one-off.ts";
@@ -117,7 +117,7 @@ async function tickRoutine(
             scheduledFor: slot,
             state: "missed",
             reason: `missed: nightshift was not running at ${new Date(slot).toISOString()} (missed_runs: ${typeof policy === "string" ? policy : "catch_up"})`,
-            exclusive: routine.overlap !== "allow",
+            maxRunning: maxRunningFor(routine),
             now,
           });
           if (r.inserted) report.missed.push({ routine: routine.name, slot });

@@ -51,7 +51,7 @@ export async function fireRoutine(
     routine: req.routine.name,
     trigger: req.trigger,
     dedupeKey: req.dedupeKey,
-    exclusive: req.routine.overlap !== "allow",
+    maxRunning: maxRunningFor(req.routine),
     now: req.now,
     ...(req.scheduledFor !== undefined ? { scheduledFor: req.scheduledFor } : {}),
     ...(req.context !== undefined ? { context: req.context } : {}),
@@ -70,4 +70,12 @@ export async function fireRoutine(
   if (!r.inserted) return { runId: r.id, outcome: "duplicate" };
   const replaced = decision === "replace" ? (opts.cancelRunning?.(req.routine.name) ?? 0) : 0;
   return { runId: r.id, outcome: "queued", sessionId, ...(replaced ? { replaced } : {}) };
+}
+
+/**
+ * How many sessions of a routine may run at once: one, unless its overlap policy is `allow`,
+ * where `max_concurrent` applies (0: no limit).
+ */
+export function maxRunningFor(routine: Routine): number {
+  return routine.overlap === "allow" ? routine.max_concurrent : 1;
 }

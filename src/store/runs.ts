@@ -15,7 +15,8 @@ export interface NewRun {
   reason?: string;
   context?: string;
   issueNumber?: number;
-  exclusive: boolean;
+  /** At most this many runs of the routine at once for this one to start (0: no limit). */
+  maxRunning: number;
   maxAttempts?: number;
   /** The id the first attempt's session will have (announced to API callers). */
   sessionId?: string;
@@ -42,7 +43,7 @@ export async function insertRun(db: Kysely<Database>, r: NewRun): Promise<{ inse
       reason: r.reason ?? null,
       context: r.context ?? null,
       issue_number: r.issueNumber ?? null,
-      exclusive: r.exclusive ? 1 : 0,
+      max_running: r.maxRunning,
       attempt: 0,
       max_attempts: r.maxAttempts ?? 2,
       available_at: r.now,
@@ -67,8 +68,8 @@ export async function insertRun(db: Kysely<Database>, r: NewRun): Promise<{ inse
 
 /**
  * Atomically leases the next claimable run to `owner` for `leaseMs`, counting an attempt:
- * the oldest `pending` run that is available, skipping exclusive runs of a routine that has
- * a run in progress. One UPDATE statement, so two workers never get the same run.
+ * the oldest `pending` run that is available, skipping runs whose routine already has
+ * `max_running` runs in progress. One UPDATE statement, so two workers never get the same run.
  */
 export async function claimNextRun(
   db: Kysely<Database>,
@@ -81,8 +82,8 @@ export async function claimNextRun(
      WHERE id = (
        SELECT r.id FROM runs r
         WHERE r.state = 'pending' AND r.available_at <= ${opts.now}
-          AND NOT (r.exclusive = 1 AND EXISTS (
-            SELECT 1 FROM runs o WHERE o.routine = r.routine AND o.state = 'running'))
+          AND (r.max_running = 0 OR r.max_running > (
+            SELECT count(*) FROM runs o WHERE o.routine = r.routine AND o.state = 'running'))
         ORDER BY r.available_at, r.created_at, r.id
         LIMIT 1)
        AND state = 'pending'

@@ -187,8 +187,8 @@ export interface RunsTable {
   /** Run-specific text for the prompt (API `text`, a webhook summary). */
   context: string | null;
   issue_number: number | null;
-  /** 1 when this run must not run beside another run of its routine. */
-  exclusive: number;
+  /** At most this many runs of the routine may run at once for this one to start; 0: no limit. */
+  max_running: number;
   attempt: number;
   max_attempts: number;
   /** Earliest time a worker may claim it (ms): now, or after a retry backoff. */

@@ -81,6 +81,18 @@ describe("the worker pool", () => {
     await project.close();
   });
 
+  it("runs at most max_concurrent sessions of a routine at once, whatever the pool's size", async () => {
+    const { project } = await setUp("true", "overlap: allow\nmax_concurrent: 2");
+    for (let i = 0; i < 3; i++) await fire(project, `k${i}`);
+    const claims = [];
+    for (let i = 0; i < 3; i++)
+      claims.push(
+        await claimNextRun(project.store.db, { owner: "w", now: project.clock.now(), leaseMs: 60_000 }),
+      );
+    expect(claims.filter(Boolean)).toHaveLength(2);
+    await project.close();
+  });
+
   it("reclaims a run whose worker died once its lease expires, and counts the attempt", async () => {
     const { project, clock } = await setUp("true");
     await fire(project, "k");

@@ -17,7 +17,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("reason", "text")
     .addColumn("context", "text")
     .addColumn("issue_number", "integer")
-    .addColumn("exclusive", "integer", (c) => c.notNull().defaultTo(1))
+    .addColumn("max_running", "integer", (c) => c.notNull().defaultTo(1))
     .addColumn("attempt", "integer", (c) => c.notNull().defaultTo(0))
     .addColumn("max_attempts", "integer", (c) => c.notNull().defaultTo(2))
     .addColumn("available_at", "bigint", (c) => c.notNull())
