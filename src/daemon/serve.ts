@@ -75,9 +75,16 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
     "",
   );
 
+  // Problems that persist (an invalid file, a bad schedule) are logged once, not every tick.
+  let warned = new Set<string>();
+  const warnOnce = (seen: Set<string>, msg: string) => {
+    seen.add(msg);
+    if (!warned.has(msg)) logger.warn(msg);
+  };
   const tick = async () => {
+    const seen = new Set<string>();
     const { routines, errors } = loadRoutines(project.root);
-    for (const e of errors) logger.warn({ error: e.message }, "invalid routine file skipped");
+    for (const e of errors) warnOnce(seen, `invalid routine file skipped: ${e.message}`);
     const now = project.clock.now();
     const report = await tickSchedules(project.store.db, routines, {
       now,
@@ -91,7 +98,8 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
       );
     for (const m of report.missed)
       logger.warn({ routine: m.routine, slot: new Date(m.slot).toISOString() }, "schedule slot missed");
-    for (const w of report.warnings) logger.warn(w);
+    for (const w of report.warnings) warnOnce(seen, w);
+    warned = seen;
     for (const late of await markLateRuns(project.store.db, now, project.config.scheduler.start_deadline)) {
       logger.warn(
         { run: late.id, routine: late.routine },
