@@ -12,7 +12,7 @@ import {
   parseRoutine,
 } from "../../config/load.ts";
 import type { Routine, Trigger } from "../../config/routine-schema.ts";
-import { compileSchedule } from "../../scheduler/schedule.ts";
+import type { compileSchedule as CompileSchedule } from "../../scheduler/schedule.ts";
 import { listRuns } from "../../store/runs.ts";
 import { listSessions } from "../../store/sessions.ts";
 import { CliError, printJson, withProject, workDir } from "../context.ts";
@@ -30,7 +30,7 @@ function describeTrigger(t: Trigger): string {
 }
 
 /** The next schedule fire of a routine after `now` (ms), if it has schedule triggers that parse. */
-function nextRun(r: Routine, now: number): number | undefined {
+function nextRun(r: Routine, now: number, compileSchedule: typeof CompileSchedule): number | undefined {
   const times = r.triggers.flatMap((t) => {
     if (!("schedule" in t)) return [];
     try {
@@ -55,6 +55,8 @@ export function registerRoutines(program: Command): void {
     .description("list the project's routines with their last session")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
+      // The scheduler (croner, cronstrue) loads only for the commands that use it.
+      const { compileSchedule } = await import("../../scheduler/schedule.ts");
       await withProject(cmd, async (p) => {
         const { routines: list, errors } = loadRoutines(p.root);
         const last = await Promise.all(
@@ -68,7 +70,7 @@ export function registerRoutines(program: Command): void {
           printJson({
             routines: list.map((r, i) => ({
               ...routineJson(r),
-              next_run: r.enabled ? (nextRun(r, p.clock.now()) ?? null) : null,
+              next_run: r.enabled ? (nextRun(r, p.clock.now(), compileSchedule) ?? null) : null,
               last_session: last[i] ?? null,
               last_fire: lastFire[i] ?? null,
             })),
@@ -87,7 +89,7 @@ export function registerRoutines(program: Command): void {
                 r.agent + (r.model ? ` (${r.model})` : ""),
                 r.enabled ? "yes" : "no",
                 r.triggers.map(describeTrigger).join("; ") || "manual",
-                r.enabled ? isoTime(nextRun(r, p.clock.now())) : "disabled",
+                r.enabled ? isoTime(nextRun(r, p.clock.now(), compileSchedule)) : "disabled",
                 lastFire[i]
                   ? `${isoTime(lastFire[i]!.scheduled_for ?? lastFire[i]!.created_at)} ${lastFire[i]!.state}${lastFire[i]!.reason?.startsWith("late:") ? " (late)" : ""}`
                   : null,
@@ -171,6 +173,7 @@ export function registerRoutines(program: Command): void {
           throw new CliError("not in a nightshift project: run `nightshift init` first, or name files");
         const loaded = loadRoutines(root);
         const minIntervalMs = loadProjectConfig(root).scheduler.min_interval;
+        const { compileSchedule } = await import("../../scheduler/schedule.ts");
         // Schedules are checked as the daemon will run them: time zone, DST, minimum interval.
         const scheduleErrors = loaded.routines.flatMap((r) =>
           r.triggers.flatMap((t) => {

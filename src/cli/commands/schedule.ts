@@ -4,7 +4,6 @@ import type { Command } from "commander";
 import { stringify } from "yaml";
 import { findProjectRoot, PROJECT_DIR, parseRoutine } from "../../config/load.ts";
 import { AGENTS } from "../../config/routine-schema.ts";
-import { parsePhrase } from "../../scheduler/phrase.ts";
 import { CliError, workDir } from "../context.ts";
 import { isoTime } from "../format.ts";
 
@@ -53,6 +52,7 @@ export function registerSchedule(program: Command): void {
       ) => {
         const root = findProjectRoot(workDir(cmd));
         if (!root) throw new CliError("not in a nightshift project: run `nightshift init` first");
+        const { parsePhrase } = await import("../../scheduler/phrase.ts");
         const parsed = (() => {
           try {
             return parsePhrase(phrase, Date.now(), opts.timezone);

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { startDaemon } from "../../daemon/serve.ts";
 import { positiveInt, withProject } from "../context.ts";
 
 export function registerServe(program: Command): void {
@@ -18,6 +17,8 @@ export function registerServe(program: Command): void {
       positiveInt("--concurrency"),
     )
     .action(async (opts: { host?: string; port?: number; concurrency?: number }, cmd: Command) => {
+      // Loaded here, not at start-up: the daemon's modules (Hono, pino) would slow every other command.
+      const { startDaemon } = await import("../../daemon/serve.ts");
       await withProject(cmd, async (project) => {
         const daemon = await startDaemon(project, {
           ...(opts.host ? { host: opts.host } : {}),
