@@ -42,6 +42,7 @@ import { openProject, type Project } from "../src/runner/project.ts";
 import { compileSchedule } from "../src/scheduler/schedule.ts";
 import { ManualClock } from "../src/util/clock.ts";
 import { commitRepo } from "./lib/git-repo.ts";
+import { median, percentile } from "./lib/stats.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** The daemon's tick interval (src/daemon/serve.ts `tickMs` default). */
@@ -244,17 +245,6 @@ async function daemonTick(project: Project, timer: QueryTimer, kind: Tick["kind"
 // ---------------------------------------------------------------------------------------------
 // Report helpers
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-const median = (xs: number[]) =>
-  percentile(
-    [...xs].sort((a, b) => a - b),
-    50,
-  );
 const ms = (x: number) => (x >= 100 ? `${x.toFixed(0)} ms` : `${x.toFixed(1)} ms`);
 const pct = (x: number) => `${(x * 100).toFixed(x < 0.1 ? 2 : 1)}%`;
 

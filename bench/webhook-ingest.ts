@@ -39,6 +39,7 @@ import { fireRoutine } from "../src/queue/fire.ts";
 import { recordWebhookDelivery, setDeliveryRuns } from "../src/store/webhook-deliveries.ts";
 import type { LoadJob, LoadReport } from "./lib/http-load.ts";
 import { commitRepo } from "./lib/git-repo.ts";
+import { median, percentile } from "./lib/stats.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const SECRET = "bench-webhook-secret";
@@ -156,18 +157,6 @@ interface Round {
   /** Pending runs of the routine when the round started (nightshift). */
   backlog?: number;
 }
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
-
-const median = (xs: number[]) =>
-  percentile(
-    [...xs].sort((a, b) => a - b),
-    50,
-  );
 
 class Loader {
   #child = fork(join(ROOT, "bench", "lib", "http-load.ts"), [], {
