@@ -50,6 +50,29 @@ export const ProjectConfigSchema = z
       .default({ author_name: "nightshift", author_email: "nightshift@localhost" }),
     /** Base URL of `nightshift serve`, used for transcript links in PR bodies. */
     base_url: z.url().optional(),
+    /**
+     * Names of environment variables whose values are secrets: redacted from transcripts,
+     * logs, API replies, CLI output and PR bodies (model credentials always are).
+     */
+    redact_env: z
+      .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name"))
+      .default([]),
+    /** Size caps of transcripts (bytes); truncation is marked in the transcript. */
+    limits: z
+      .object({
+        event_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(64 * 1024),
+        transcript_bytes: z
+          .number()
+          .int()
+          .min(64 * 1024)
+          .default(50 * 1024 * 1024),
+      })
+      .strict()
+      .default({ event_bytes: 64 * 1024, transcript_bytes: 50 * 1024 * 1024 }),
     /** `nightshift serve`: where it listens and how much it runs at once. */
     server: z
       .object({

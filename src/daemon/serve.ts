@@ -4,6 +4,7 @@ import { WorkerPool } from "../queue/worker-pool.ts";
 import type { Project } from "../runner/project.ts";
 import { createApp } from "../server/app.ts";
 import { RateLimiter } from "../server/rate-limit.ts";
+import { redactorFromEnv } from "../util/redact.ts";
 import { createLogger, type Logger, logFn } from "./logger.ts";
 import { tickSchedules } from "./schedule-tick.ts";
 import { markLateRuns } from "./watchdog.ts";
@@ -36,9 +37,10 @@ export interface Daemon {
  */
 export async function startDaemon(project: Project, opts: DaemonOptions = {}): Promise<Daemon> {
   const cfg = project.config.server;
-  const logger = opts.logger ?? createLogger();
-  const log = logFn(logger);
   const env = opts.env ?? process.env;
+  const secretNames = [...project.config.redact_env, ...(project.config.webhooks.github?.secrets_env ?? [])];
+  const logger = opts.logger ?? createLogger({ redactor: redactorFromEnv(env, secretNames) });
+  const log = logFn(logger);
   const pool = new WorkerPool(project, {
     concurrency: opts.concurrency ?? cfg.concurrency,
     leaseMs: cfg.lease,

@@ -7,6 +7,7 @@ import type { Issue } from "../forge/types.ts";
 import type { InfraOutcome, SessionRow, SessionState, TaskOutcome } from "../store/schema.ts";
 import { findSession, insertSession, setSessionState, updateSession } from "../store/sessions.ts";
 import { randomId } from "../util/ids.ts";
+import { type Redactor, redactorFromEnv } from "../util/redact.ts";
 import { AGENT_ADAPTERS } from "./agents/index.ts";
 import { AgentSpawnError, runAgentProcess } from "./agents/spawn.ts";
 import { deliverRepo, type RepoDelivery } from "./delivery/deliver.ts";
@@ -75,7 +76,15 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     runner: { host: hostname(), pid: process.pid },
   });
   req.onCreated?.(id);
-  const transcript = new TranscriptRecorder(db, id, clock, req.onEvent);
+  const transcript = new TranscriptRecorder(db, id, clock, {
+    ...(req.onEvent ? { listener: req.onEvent } : {}),
+    redactor: sessionRedactor(project, hostEnv),
+    limits: {
+      eventBytes: project.config.limits.event_bytes,
+      transcriptBytes: project.config.limits.transcript_bytes,
+    },
+  });
+  const redact = (text: string) => transcript.redactor.redact(text);
   let startedAt = createdAt;
   const setState = async (state: SessionState, detail?: string) => {
     if (state === "running") startedAt = clock.now();
@@ -86,7 +95,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     await setSessionState(db, id, f.state, {
       infra_outcome: f.infra,
       task_outcome: f.task ?? null,
-      reason: f.reason ?? null,
+      reason: f.reason ? redact(f.reason) : null,
       finished_at: clock.now(),
       runner_pid: null,
       agent_pid: null,
@@ -269,26 +278,28 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
             authorName: project.config.git.author_name,
             authorEmail: project.config.git.author_email,
             ...(req.issue ? { issueNumber: req.issue.number } : {}),
-            prTitle: title,
+            prTitle: redact(title),
             prBody: (diff) =>
-              renderPrBody({
-                sessionId: id,
-                routine: routine.name,
-                agent: routine.agent,
-                model: routine.model ?? null,
-                ...(req.issue ? { issueNumber: req.issue.number } : {}),
-                ...(result?.text ? { summary: result.text } : {}),
-                diff,
-                commands,
-                tokens: totals,
-                peakContextTokens: usage.peakContextTokens,
-                ...(usage.numTurns !== undefined ? { numTurns: usage.numTurns } : {}),
-                ...(usage.costUsd !== undefined ? { costUsd: usage.costUsd } : {}),
-                durationMs: clock.now() - startedAt,
-                transcript: project.config.base_url
-                  ? `${project.config.base_url.replace(/\/$/, "")}/sessions/${id}`
-                  : `\`nightshift logs ${id}\``,
-              }),
+              redact(
+                renderPrBody({
+                  sessionId: id,
+                  routine: routine.name,
+                  agent: routine.agent,
+                  model: routine.model ?? null,
+                  ...(req.issue ? { issueNumber: req.issue.number } : {}),
+                  ...(result?.text ? { summary: result.text } : {}),
+                  diff,
+                  commands,
+                  tokens: totals,
+                  peakContextTokens: usage.peakContextTokens,
+                  ...(usage.numTurns !== undefined ? { numTurns: usage.numTurns } : {}),
+                  ...(usage.costUsd !== undefined ? { costUsd: usage.costUsd } : {}),
+                  durationMs: clock.now() - startedAt,
+                  transcript: project.config.base_url
+                    ? `${project.config.base_url.replace(/\/$/, "")}/sessions/${id}`
+                    : `\`nightshift logs ${id}\``,
+                }),
+              ),
             onStep: (action, d) => transcript.record({ type: "delivery", action, repo: c.name, ...d }),
           }),
         );
@@ -357,4 +368,22 @@ function prTitle(
   const base = issue ? `#${issue.number} ${issue.title}` : first || routine.description || routine.name;
   const clipped = base.length > 72 ? `${base.slice(0, 71)}…` : base;
   return `${clipped} [ns:${id}]`;
+}
+
+/**
+ * The secrets a session must never show: model and forge credentials, the variables named
+ * in `redact_env`, and the project's webhook secrets — by value — plus common token shapes.
+ */
+function sessionRedactor(project: Project, hostEnv: NodeJS.ProcessEnv): Redactor {
+  const hooks = Object.values(project.config.webhooks).flatMap((w) => {
+    const o = (w ?? {}) as {
+      secrets_env?: string[];
+      auth?: { hmac?: { secret_env?: string }; bearer?: { token_env?: string } };
+    };
+    return [...(o.secrets_env ?? []), o.auth?.hmac?.secret_env, o.auth?.bearer?.token_env].filter(
+      (n): n is string => !!n,
+    );
+  });
+  const names = [...project.config.redact_env, ...hooks];
+  return redactorFromEnv(hostEnv, names);
 }

@@ -50,7 +50,9 @@ export type RunnerEvent =
   | { type: "agent_spawned"; command: string; args: string[]; cwd: string; pid: number }
   | { type: "agent_exited"; exitCode: number | null; signal: string | null }
   | { type: "delivery"; action: string; repo: string; ref?: string; sha?: string; detail?: string }
-  | { type: "error"; message: string };
+  | { type: "error"; message: string }
+  /** The transcript reached its size limit: later non-lifecycle events were not stored. */
+  | { type: "transcript_limit"; message: string };
 
 /** Everything a transcript can hold. */
 export type TranscriptEvent = AgentEvent | RunnerEvent;
