@@ -72,6 +72,8 @@ export function formatEvent(ev: TranscriptEvent, opts: { verbose?: boolean } = {
       );
     case "error":
       return pc.red(`✗ ${ev.message}`);
+    case "transcript_limit":
+      return pc.yellow(`── ${ev.message}`);
     default:
       return undefined;
   }
