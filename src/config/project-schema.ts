@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
+import { EnvironmentSchema } from "./environment-schema.ts";
 
 /**
  * `.nightshift/config.yaml`: project settings. Every field is optional; the defaults make
@@ -73,6 +74,15 @@ export const ProjectConfigSchema = z
       })
       .strict()
       .default({ event_bytes: 64 * 1024, transcript_bytes: 50 * 1024 * 1024 }),
+    /** Named environments routines choose with `environment:`; `default` exists unless redefined. */
+    environments: z
+      .record(
+        z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, "must be lowercase letters, digits, '-' or '_'"),
+        EnvironmentSchema,
+      )
+      .default({}),
+    /** A `KEY=value` file (outside the repository) that `from_secrets` values are read from. */
+    secrets_file: z.string().min(1).optional(),
     /** `nightshift serve`: where it listens and how much it runs at once. */
     server: z
       .object({

@@ -13,6 +13,7 @@ import { AgentSpawnError, runAgentProcess } from "./agents/spawn.ts";
 import { deliverRepo, type RepoDelivery } from "./delivery/deliver.ts";
 import { renderPrBody } from "./delivery/pr-body.ts";
 import type { Project } from "./project.ts";
+import { EnvironmentError, type ResolvedEnvironment, resolveEnvironment } from "./environment.ts";
 import { buildPrompt } from "./prompt.ts";
 import { resolveRepos } from "./repos.ts";
 import type { AgentEvent } from "./transcript/events.ts";
@@ -112,6 +113,14 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     const credentialProblem = adapter.checkCredentials(hostEnv);
     if (credentialProblem)
       return await finish({ state: "failed", infra: "missing_credentials", reason: credentialProblem });
+    let environment: ResolvedEnvironment;
+    try {
+      environment = resolveEnvironment(project, routine, hostEnv);
+    } catch (err) {
+      if (!(err instanceof EnvironmentError)) throw err;
+      return await finish({ state: "failed", infra: "environment_error", reason: err.message });
+    }
+    transcript.redactor.add(Object.values(environment.env));
 
     // Workspace: mirror, clone --reference, session branch.
     const sessionDir = join(project.stateDir, "sessions", id);
@@ -176,7 +185,16 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       ...(req.text ? { text: req.text } : {}),
     });
     const cwd = clones.length === 1 ? primary.path : join(sessionDir, "workspace");
-    const invocation = await adapter.invocation({ routine, prompt, cwd, home, tmp, sessionId: id, hostEnv });
+    const invocation = await adapter.invocation({
+      routine,
+      prompt,
+      cwd,
+      home,
+      tmp,
+      sessionId: id,
+      hostEnv,
+      extraEnv: environment.env,
+    });
     const usage = new UsageMeter();
     let result: Extract<AgentEvent, { type: "result" }> | undefined;
     const commands: { id: string; command: string; failed: boolean }[] = [];

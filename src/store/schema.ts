@@ -42,6 +42,7 @@ export const TERMINAL_STATES: readonly SessionState[] = ["succeeded", "failed", 
 export type InfraOutcome =
   | "ok"
   | "missing_credentials"
+  | "environment_error"
   | "workspace_error"
   | "agent_spawn_error"
   | "delivery_error"

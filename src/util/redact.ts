@@ -33,6 +33,13 @@ export class Redactor {
     ].sort((a, b) => b.length - a.length);
   }
 
+  /** Adds secret values (for example an environment's variables, once resolved). */
+  add(values: Iterable<string | undefined>): void {
+    for (const v of values)
+      if (v && v.length >= MIN_SECRET_LENGTH && !this.#values.includes(v)) this.#values.push(v);
+    this.#values.sort((a, b) => b.length - a.length);
+  }
+
   /** `text` with every secret replaced by {@link REDACTED}. */
   redact(text: string): string {
     let out = text;

@@ -43,6 +43,7 @@ export function baseAgentEnv(ctx: AgentContext, pass: readonly string[]): Record
     const v = ctx.hostEnv[name];
     if (v !== undefined && v !== "") env[name] = v;
   }
+  Object.assign(env, ctx.extraEnv);
   return env;
 }
 

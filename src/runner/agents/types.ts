@@ -13,6 +13,8 @@ export interface AgentContext {
   /** A private temporary folder for this session. */
   tmp: string;
   sessionId: string;
+  /** Variables of the routine's environment (already resolved); added to the agent's environment. */
+  extraEnv?: Record<string, string>;
   /** The host environment the credentials are taken from. */
   hostEnv: NodeJS.ProcessEnv;
 }

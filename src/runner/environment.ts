@@ -1,0 +1,85 @@
+import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { isAbsolute, join } from "node:path";
+import { parseEnv } from "node:util";
+import { DEFAULT_ENVIRONMENT, type Environment, REGISTRY_DOMAINS } from "../config/environment-schema.ts";
+import type { Routine } from "../config/routine-schema.ts";
+import type { Project } from "./project.ts";
+
+/** A routine's environment made concrete for one session. */
+export interface ResolvedEnvironment {
+  name: string;
+  /** `none`, `full`, or the domains the agent may reach (registries expanded). */
+  network: "none" | "full" | string[];
+  /** Extra variables for the agent, values resolved. They are secrets: redact them. */
+  env: Record<string, string>;
+}
+
+/** An environment that cannot be set up: unknown name, missing variable, unreadable secrets file. */
+export class EnvironmentError extends Error {
+  override name = "EnvironmentError";
+}
+
+/**
+ * Resolves the environment a routine names (`environment:`, default `default`) from
+ * `.nightshift/config.yaml`: its network and its variables, taking values from the host
+ * environment (`from_env`) or the project's `secrets_file` (`from_secrets`, a `KEY=value`
+ * file read with Node's `util.parseEnv`).
+ *
+ * @throws {EnvironmentError} saying what is missing and where to set it.
+ */
+export function resolveEnvironment(
+  project: Project,
+  routine: Routine,
+  hostEnv: NodeJS.ProcessEnv,
+): ResolvedEnvironment {
+  const name = routine.environment;
+  const defined = project.config.environments[name];
+  if (!defined && name !== "default") {
+    const known = ["default", ...Object.keys(project.config.environments).filter((n) => n !== "default")];
+    throw new EnvironmentError(
+      `routine "${routine.name}" uses environment "${name}", which .nightshift/config.yaml does not define (environments: ${known.join(", ")})`,
+    );
+  }
+  const envDef: Environment = defined ?? DEFAULT_ENVIRONMENT;
+  let secrets: Record<string, string | undefined> | undefined;
+  const readSecrets = () => {
+    if (secrets) return secrets;
+    const file = project.config.secrets_file;
+    if (!file) {
+      throw new EnvironmentError(
+        `environment "${name}" takes a value from_secrets, but .nightshift/config.yaml sets no secrets_file (a KEY=value file kept outside the repository)`,
+      );
+    }
+    const path = file.startsWith("~/")
+      ? join(homedir(), file.slice(2))
+      : isAbsolute(file)
+        ? file
+        : join(project.root, file);
+    try {
+      secrets = parseEnv(readFileSync(path, "utf8"));
+    } catch (err) {
+      throw new EnvironmentError(`cannot read secrets_file ${path}: ${(err as Error).message}`);
+    }
+    return secrets;
+  };
+  const env: Record<string, string> = {};
+  for (const [key, source] of Object.entries(envDef.env)) {
+    const value = "from_env" in source ? hostEnv[source.from_env] : readSecrets()[source.from_secrets];
+    if (value === undefined || value === "") {
+      throw new EnvironmentError(
+        "from_env" in source
+          ? `environment "${name}" needs ${key} from the host variable ${source.from_env}, which is not set`
+          : `environment "${name}" needs ${key} from "${source.from_secrets}" in the secrets file, which has no such key`,
+      );
+    }
+    env[key] = value;
+  }
+  const network =
+    envDef.network === "registries"
+      ? [...REGISTRY_DOMAINS]
+      : envDef.network === "none" || envDef.network === "full"
+        ? envDef.network
+        : [...envDef.network];
+  return { name, network, env };
+}
