@@ -37,7 +37,7 @@ export function formatEvent(ev: TranscriptEvent, opts: { verbose?: boolean } = {
     case "prompt":
       return opts.verbose ? pc.dim(indent(ev.text, "  │ ")) : undefined;
     case "agent_spawned":
-      return pc.dim(`── agent started (pid ${ev.pid}) in ${ev.cwd}`);
+      return pc.dim(`── agent started (pid ${ev.pid}${ev.sandboxed ? ", sandboxed" : ""}) in ${ev.cwd}`);
     case "agent_exited":
       return pc.dim(`── agent exited (${ev.exitCode ?? ev.signal})`);
     case "init":
@@ -72,6 +72,8 @@ export function formatEvent(ev: TranscriptEvent, opts: { verbose?: boolean } = {
       );
     case "error":
       return pc.red(`✗ ${ev.message}`);
+    case "warning":
+      return pc.yellow(`! ${ev.message}`);
     case "transcript_limit":
       return pc.yellow(`── ${ev.message}`);
     default:

@@ -16,6 +16,7 @@ import { registerTokens } from "./commands/tokens.ts";
 import { registerFire } from "./commands/fire.ts";
 import { registerSessions } from "./commands/sessions.ts";
 import { CliError } from "./context.ts";
+import { resetSandbox } from "../runner/sandbox/wrap.ts";
 import { ScheduleError } from "../scheduler/errors.ts";
 
 /** Builds the `nightshift` command tree. */
@@ -45,6 +46,15 @@ export function buildProgram(): Command {
 
 /** Runs the CLI; maps errors to messages and exit codes (2 for bad input, 1 otherwise). */
 export async function main(argv: string[]): Promise<void> {
+  try {
+    await dispatch(argv);
+  } finally {
+    // The sandbox keeps a proxy server open; stop it so the command can exit.
+    await resetSandbox();
+  }
+}
+
+async function dispatch(argv: string[]): Promise<void> {
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

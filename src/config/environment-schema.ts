@@ -54,10 +54,16 @@ export const EnvironmentSchema = z
     env: z
       .record(z.string().regex(ENV_NAME, "must be an environment variable name"), EnvValueSchema)
       .default({}),
+    /**
+     * `on` (default): the agent runs under @anthropic-ai/sandbox-runtime — writes only in its
+     * workspace, HOME and TMPDIR, no reads of the host's secrets, network only to `network`.
+     * `none` runs it with the runner's rights: unsafe, and said so in every transcript.
+     */
+    sandbox: z.enum(["on", "none"]).default("on"),
   })
   .strict();
 
 export type Environment = z.output<typeof EnvironmentSchema>;
 
 /** The environment every routine gets unless it names another: package registries, no extra variables. */
-export const DEFAULT_ENVIRONMENT: Environment = { network: "registries", env: {} };
+export const DEFAULT_ENVIRONMENT: Environment = { network: "registries", env: {}, sandbox: "on" };

@@ -2,6 +2,7 @@ import { type ServerType, serve as serveHttp } from "@hono/node-server";
 import { loadRoutines } from "../config/load.ts";
 import { WorkerPool } from "../queue/worker-pool.ts";
 import type { Project } from "../runner/project.ts";
+import { resetSandbox } from "../runner/sandbox/wrap.ts";
 import { createApp } from "../server/app.ts";
 import { RateLimiter } from "../server/rate-limit.ts";
 import { redactorFromEnv } from "../util/redact.ts";
@@ -136,6 +137,7 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
       cancelTick?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.stop(cfg.shutdown_grace);
+      await resetSandbox();
       logger.info("nightshift serve stopped");
     },
   };

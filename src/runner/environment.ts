@@ -13,6 +13,7 @@ export interface ResolvedEnvironment {
   network: "none" | "full" | string[];
   /** Extra variables for the agent, values resolved. They are secrets: redact them. */
   env: Record<string, string>;
+  sandbox: "on" | "none";
 }
 
 /** An environment that cannot be set up: unknown name, missing variable, unreadable secrets file. */
@@ -81,5 +82,5 @@ export function resolveEnvironment(
       : envDef.network === "none" || envDef.network === "full"
         ? envDef.network
         : [...envDef.network];
-  return { name, network, env };
+  return { name, network, env, sandbox: envDef.sandbox };
 }

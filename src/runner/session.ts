@@ -15,6 +15,10 @@ import { renderPrBody } from "./delivery/pr-body.ts";
 import type { Project } from "./project.ts";
 import { EnvironmentError, type ResolvedEnvironment, resolveEnvironment } from "./environment.ts";
 import { buildPrompt } from "./prompt.ts";
+import { sandboxAvailable } from "./sandbox/availability.ts";
+import type { SandboxPolicy } from "./sandbox/policy.ts";
+import { modelAccess, sessionSandboxPolicy } from "./sandbox/session-policy.ts";
+import { SANDBOX_DISABLED_WARNING, wrapInvocation } from "./sandbox/wrap.ts";
 import { resolveRepos } from "./repos.ts";
 import type { AgentEvent } from "./transcript/events.ts";
 import { TranscriptRecorder, type TranscriptListener } from "./transcript/recorder.ts";
@@ -185,16 +189,48 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       ...(req.text ? { text: req.text } : {}),
     });
     const cwd = clones.length === 1 ? primary.path : join(sessionDir, "workspace");
-    const invocation = await adapter.invocation({
+    let agentHostEnv = hostEnv;
+    let policy: SandboxPolicy = { mode: "none", workspace: cwd, home, tmp, allowedDomains: [], denyRead: [] };
+    if (environment.sandbox === "on") {
+      const available = await sandboxAvailable();
+      if (!available.ok)
+        return await finish({ state: "failed", infra: "environment_error", reason: available.reason });
+      const access = modelAccess(hostEnv);
+      agentHostEnv = access.hostEnv;
+      try {
+        policy = sessionSandboxPolicy({
+          project,
+          environment,
+          workspace: join(sessionDir, "workspace"),
+          home,
+          tmp,
+          modelAllow: access.allow,
+        });
+      } catch (err) {
+        return await finish({ state: "failed", infra: "environment_error", reason: (err as Error).message });
+      }
+    } else {
+      await transcript.record({ type: "warning", message: SANDBOX_DISABLED_WARNING });
+    }
+    const agentInvocation = await adapter.invocation({
       routine,
       prompt,
       cwd,
       home,
       tmp,
       sessionId: id,
-      hostEnv,
+      hostEnv: agentHostEnv,
       extraEnv: environment.env,
     });
+    if (req.signal?.aborted) {
+      return await finish({
+        state: "cancelled",
+        infra: "cancelled",
+        reason: "cancelled before the agent started",
+      });
+    }
+    const wrapped = await wrapInvocation(agentInvocation, policy);
+    const invocation = wrapped.invocation;
     const usage = new UsageMeter();
     let result: Extract<AgentEvent, { type: "result" }> | undefined;
     const commands: { id: string; command: string; failed: boolean }[] = [];
@@ -211,10 +247,11 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
           await updateSession(db, id, { agent_pid: pid });
           await transcript.record({
             type: "agent_spawned",
-            command: invocation.command,
-            args: redactPrompt(invocation.args, prompt),
+            command: agentInvocation.command,
+            args: redactPrompt(agentInvocation.args, prompt),
             cwd,
             pid,
+            sandboxed: policy.mode === "sandbox",
           });
         },
         onEvent: async (ev) => {
@@ -237,6 +274,8 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       if (err instanceof AgentSpawnError)
         return await finish({ state: "failed", infra: "agent_spawn_error", reason: err.message });
       throw err;
+    } finally {
+      await wrapped.release();
     }
     await transcript.record({ type: "agent_exited", exitCode: proc.exitCode, signal: proc.signal });
     const totals = usage.totals;

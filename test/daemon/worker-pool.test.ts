@@ -147,7 +147,7 @@ describe("the worker pool", () => {
   });
 
   it("replace cancels the running session and starts the new one; forbid records the fire as skipped", async () => {
-    const { project } = await setUp("echo started; sleep 30", "overlap: replace");
+    const { project, clock } = await setUp("echo started; sleep 30", "overlap: replace");
     const pool = new WorkerPool(project, { concurrency: 2 });
     const first = await fire(project, "first");
     const started = new Promise<void>((resolve) => pool.on("claimed", () => resolve()));
@@ -156,6 +156,7 @@ describe("the worker pool", () => {
     await started;
     const second = await fireRoutineWithPool(project, pool, "second");
     expect(second.replaced).toBe(1);
+    clock.advance(5_000); // the grace between SIGTERM and SIGKILL, should the agent linger
     expect((await done)[0]).toMatchObject({ outcome: "cancelled" });
     expect(await findSession(project.store.db, first.sessionId!)).toMatchObject({ state: "cancelled" });
     await pool.stop(0);

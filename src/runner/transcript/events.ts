@@ -47,10 +47,12 @@ export type RunnerEvent =
   | { type: "state"; state: string; detail?: string }
   /** The full prompt the agent was given. */
   | { type: "prompt"; text: string }
-  | { type: "agent_spawned"; command: string; args: string[]; cwd: string; pid: number }
+  | { type: "agent_spawned"; command: string; args: string[]; cwd: string; pid: number; sandboxed?: boolean }
   | { type: "agent_exited"; exitCode: number | null; signal: string | null }
   | { type: "delivery"; action: string; repo: string; ref?: string; sha?: string; detail?: string }
   | { type: "error"; message: string }
+  /** Something the reader must know, such as an agent running without its sandbox. */
+  | { type: "warning"; message: string }
   /** The transcript reached its size limit: later non-lifecycle events were not stored. */
   | { type: "transcript_limit"; message: string };
 

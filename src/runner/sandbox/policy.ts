@@ -1,0 +1,50 @@
+import { isAbsolute } from "node:path";
+
+/**
+ * What one agent run may touch when it is sandboxed. Every path is absolute (`~` and
+ * relative paths are refused: the sandbox library would resolve them against the
+ * orchestrator's HOME and working directory, not the agent's).
+ */
+export interface SandboxPolicy {
+  /** `"none"` runs the agent unconfined (unsafe; the caller logs {@link SANDBOX_DISABLED_WARNING}). */
+  mode: "sandbox" | "none";
+  /** The session's clone; writable. Its `.git/hooks` and `.git/config` stay read-only. */
+  workspace: string;
+  /** The agent's private HOME; writable (the CLIs write their state there). */
+  home: string;
+  /** The agent's temporary folder, inside the session dir; writable. `TMPDIR` points here. */
+  tmp: string;
+  /**
+   * Hosts the agent may reach through the sandbox's proxy, as `host` or `host:port`
+   * (`*.example.org` wildcards allowed), e.g. `["localhost:4321", "registry.npmjs.org"]`.
+   * Everything else is refused; direct connections are impossible (own network namespace).
+   */
+  allowedDomains: string[];
+  /**
+   * Folders and files that must look empty/unreadable inside: `~/.ssh`, the nightshift
+   * state dir, other sessions, … `workspace`, `home` and `tmp` stay readable even when an
+   * entry here covers them, so denying the whole state dir is fine.
+   */
+  denyRead: string[];
+}
+
+/**
+ * Checks that every path of a policy is absolute and every allowlist entry looks like a host.
+ * @throws {Error} naming the first offending entry.
+ */
+export function assertValidPolicy(policy: SandboxPolicy): void {
+  const named: [string, string][] = [
+    ["workspace", policy.workspace],
+    ["home", policy.home],
+    ["tmp", policy.tmp],
+    ...policy.denyRead.map((p, i): [string, string] => [`denyRead[${i}]`, p]),
+  ];
+  for (const [name, p] of named) {
+    if (!p || !isAbsolute(p)) throw new Error(`sandbox policy: ${name} must be an absolute path, got "${p}"`);
+  }
+  for (const host of policy.allowedDomains) {
+    if (!host || /[\s/]/.test(host)) {
+      throw new Error(`sandbox policy: allowedDomains entry "${host}" is not a host or host:port`);
+    }
+  }
+}
