@@ -47,4 +47,20 @@ ns_ensure_packages() {
   fi
 }
 
-ns_ensure_node && ns_ensure_packages
+# The agent sandbox (@anthropic-ai/sandbox-runtime) needs bubblewrap, socat and ripgrep.
+# As root with apt, install what is missing; otherwise sessions say what to install.
+ns_ensure_sandbox_tools() {
+  local missing=() pair
+  for pair in bwrap:bubblewrap socat:socat rg:ripgrep; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "nightshift: installing ${missing[*]} (Debian packages) for the agent sandbox" >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } >/dev/null 2>&1 ||
+      echo "nightshift: could not install ${missing[*]}; sandboxed sessions will fail until they are installed" >&2
+  fi
+  return 0
+}
+
+ns_ensure_node && ns_ensure_packages && ns_ensure_sandbox_tools
