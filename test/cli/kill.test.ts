@@ -35,5 +35,5 @@ describe("a nightshift run killed with SIGKILL", () => {
     const logs = await runCli(repo, ["logs", session.id]);
     expect(logs.stdout).toContain("step one");
     expect(logs.stdout).toContain("agent started");
-  });
+  }, 150_000);
 });
