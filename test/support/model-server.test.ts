@@ -17,7 +17,6 @@ const CODEX = join(ROOT, "node_modules/.bin/codex");
 const FIXTURES = join(ROOT, "test/fixtures");
 const UPDATE_FIXTURES = process.env.UPDATE_FIXTURES === "1";
 
-// biome-ignore lint/suspicious/noExplicitAny: JSONL events from the CLIs
 type Event = any;
 
 const cleanups: (() => Promise<void> | void)[] = [];
