@@ -221,12 +221,6 @@ export class WorkerPool {
     return n;
   }
 
-  /** Waits for the runs in progress, without stopping. */
-  async idle(): Promise<void> {
-    await this.#polling;
-    await Promise.all([...this.#active.values()].map((a) => a.done));
-  }
-
   /**
    * Stops claiming, lets running sessions finish within `graceMs`, then cancels the rest and
    * waits for them to be recorded.

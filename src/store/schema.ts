@@ -37,7 +37,7 @@ export const TERMINAL_STATES: readonly SessionState[] = ["succeeded", "failed", 
  * What happened to the machinery (`infra_outcome`) versus the task (`task_outcome`): a
  * session can run flawlessly and still change nothing.
  * - infra: `ok` | `missing_credentials` | `workspace_error` | `agent_spawn_error` | `delivery_error` | `timeout` | `cancelled` | `internal_error`
- * - task: `agent_error` | `no_changes` | `changes_pushed` | `pr_opened` | `push_refused`
+ * - task: `agent_error` | `no_changes` | `pr_opened` | `push_refused`
  */
 export type InfraOutcome =
   | "ok"
@@ -49,7 +49,7 @@ export type InfraOutcome =
   | "timeout"
   | "cancelled"
   | "internal_error";
-export type TaskOutcome = "agent_error" | "no_changes" | "changes_pushed" | "pr_opened" | "push_refused";
+export type TaskOutcome = "agent_error" | "no_changes" | "pr_opened" | "push_refused";
 
 export interface SessionsTable {
   id: string;

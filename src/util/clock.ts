@@ -40,11 +40,6 @@ export class ManualClock implements Clock {
     };
   }
 
-  /** Number of timers not yet fired or cancelled. */
-  get pendingTimers(): number {
-    return this.#timers.length;
-  }
-
   /** Moves time forward by `ms`, firing due timers in time order. */
   advance(ms: number): void {
     const target = this.#now + ms;

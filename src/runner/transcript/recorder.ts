@@ -58,11 +58,6 @@ export class TranscriptRecorder {
     this.#limits = opts.limits ?? DEFAULT_TRANSCRIPT_LIMITS;
   }
 
-  /** Number of events recorded so far. */
-  get count(): number {
-    return this.#seq;
-  }
-
   /** The redactor this transcript applies (for text stored elsewhere, such as a PR body). */
   get redactor(): Redactor {
     return this.#redactor;
