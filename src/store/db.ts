@@ -6,6 +6,9 @@ import { Migrator } from "kysely/migration";
 import { migrationProvider } from "./migrations/index.ts";
 import type { Database } from "./schema.ts";
 
+/** How often a failed migration is tried again (another process may have been applying it). */
+const MIGRATION_RETRIES = 3;
+
 /** An open store: the Kysely handle plus how to close it. */
 export interface Store {
   db: Kysely<Database>;
@@ -29,7 +32,14 @@ export async function openStore(file: string): Promise<Store> {
   sqlite.pragma("synchronous = NORMAL");
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   const migrator = new Migrator({ db, provider: migrationProvider });
-  const { error, results } = await migrator.migrateToLatest();
+  // Two processes opening a new store at once (a CLI command beside `serve`) can both try the
+  // same migration; the loser's transaction rolls back, and a second look finds it applied.
+  let outcome = await migrator.migrateToLatest();
+  for (let attempt = 1; outcome.error && attempt <= MIGRATION_RETRIES; attempt++) {
+    await new Promise((r) => setTimeout(r, 100 * attempt));
+    outcome = await migrator.migrateToLatest();
+  }
+  const { error, results } = outcome;
   if (error) {
     await db.destroy();
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";

@@ -1,0 +1,21 @@
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { cleanupTemp, tempDir } from "../../test/support/project.ts";
+import { openStore } from "./db.ts";
+
+afterAll(cleanupTemp);
+
+describe("openStore", () => {
+  it("lets several connections open a new store at once, migrating it exactly once", async () => {
+    for (let round = 0; round < 5; round++) {
+      const file = join(tempDir(), "nightshift.db");
+      const stores = await Promise.all(Array.from({ length: 4 }, () => openStore(file)));
+      const applied = await stores[0]!.db
+        .selectFrom("kysely_migration" as never)
+        .select("name" as never)
+        .execute();
+      expect(applied).toHaveLength(2);
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});
