@@ -76,6 +76,14 @@ export function formatEvent(ev: TranscriptEvent, opts: { verbose?: boolean } = {
       return pc.yellow(`! ${ev.message}`);
     case "transcript_limit":
       return pc.yellow(`── ${ev.message}`);
+    case "filtered":
+      return pc.yellow(
+        `── kept out of the prompt (author not allowlisted): ${ev.items.map((i) => `${i.kind} #${i.number} by ${i.author}`).join(", ")}`,
+      );
+    case "step":
+      return (ev.exitCode === 0 ? pc.green : pc.red)(
+        `── ${ev.name}: ${ev.command} → exit ${ev.exitCode ?? "killed"} (${ev.durationMs} ms)`,
+      );
     default:
       return undefined;
   }

@@ -14,6 +14,7 @@ import { registerSchedule } from "./commands/schedule.ts";
 import { registerServe } from "./commands/serve.ts";
 import { registerTokens } from "./commands/tokens.ts";
 import { registerFire } from "./commands/fire.ts";
+import { registerGuard } from "./commands/guard.ts";
 import { registerSessions } from "./commands/sessions.ts";
 import { CliError } from "./context.ts";
 import { resetSandbox } from "../runner/sandbox/wrap.ts";
@@ -41,6 +42,7 @@ export function buildProgram(): Command {
   registerFire(program);
   registerTokens(program);
   registerSchedule(program);
+  registerGuard(program);
   return program;
 }
 

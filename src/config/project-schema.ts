@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
 import { EnvironmentSchema } from "./environment-schema.ts";
+import { DEFAULT_PROTECTED_PATHS, DequeSchema } from "./workflow-schema.ts";
 
 /**
  * `.nightshift/config.yaml`: project settings. Every field is optional; the defaults make
@@ -16,14 +17,58 @@ const durationField = (what: string) =>
     return ms;
   });
 
+/**
+ * `forge: {type: local}` (the default): bare repositories under the state folder, issues, PRs,
+ * comments and checks in the store. `ci` is a shell command the local forge runs on a PR's
+ * head after each push; its exit status is the PR's `ci` check.
+ */
+export const LocalForgeConfigSchema = z
+  .object({
+    type: z.literal("local"),
+    ci: z.string().min(1).optional(),
+    ci_timeout: durationField("forge.ci_timeout").default(600_000),
+  })
+  .strict();
+
+/**
+ * `forge: {type: github}`: the project's repository on GitHub (`repo: owner/name`), reached
+ * with a token from the host environment (`token_env`, default `GITHUB_TOKEN`: a personal
+ * access token with contents, issues and pull-request write) or as a GitHub App installation
+ * (`app`). `api_url` is for GitHub Enterprise Server (`https://HOST/api/v3`).
+ */
+export const GithubForgeConfigSchema = z
+  .object({
+    type: z.literal("github"),
+    repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, "must be owner/name, such as acme/widgets"),
+    api_url: z.url().default("https://api.github.com"),
+    token_env: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name")
+      .default("GITHUB_TOKEN"),
+    app: z
+      .object({
+        app_id: z.union([z.number().int().positive(), z.string().min(1)]),
+        /** PEM file of the App's private key; relative to the project root or `~/`. */
+        private_key_file: z.string().min(1),
+        installation_id: z.number().int().positive(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Where git fetches and pushes: `{owner}` and `{repo}` are filled in. Default
+     * `https://github.com/{owner}/{repo}.git` (or the Enterprise host's).
+     */
+    git_url: z.string().min(1).optional(),
+  })
+  .strict();
+
 export const ProjectConfigSchema = z
   .object({
     /** Where the store, mirrors, workspaces and the local forge live; relative to the project root. */
     state_dir: z.string().min(1).default(".nightshift/state"),
     forge: z
-      .object({ type: z.literal("local").default("local") })
-      .strict()
-      .default({ type: "local" }),
+      .discriminatedUnion("type", [LocalForgeConfigSchema, GithubForgeConfigSchema])
+      .default({ type: "local", ci_timeout: 600_000 }),
     workspaces: z
       .object({
         /** How long workspaces of finished sessions are kept before cleanup (`7d`, `12h`, `0` to remove at once). */
@@ -49,6 +94,13 @@ export const ProjectConfigSchema = z
       })
       .strict()
       .default({ author_name: "nightshift", author_email: "nightshift@localhost" }),
+    /**
+     * Paths (picomatch globs) no session may change: a push whose diff touches one is refused
+     * and recorded, whatever the prompt said. Default: CI configuration.
+     */
+    protected_paths: z.array(z.string().min(1)).default(DEFAULT_PROTECTED_PATHS),
+    /** The deque workflow's shared rules: author allowlist and review back-pressure. */
+    deque: DequeSchema,
     /** Base URL of `nightshift serve`, used for transcript links in PR bodies. */
     base_url: z.url().optional(),
     /**

@@ -2,6 +2,7 @@ import { Cron } from "croner";
 import { z } from "zod";
 import { GithubTriggerSchema } from "../triggers/github/filter.ts";
 import { parseDuration } from "./duration.ts";
+import { WorkflowSchema } from "./workflow-schema.ts";
 
 /** The agent CLIs nightshift can drive. */
 export const AGENTS = ["claude-code", "codex", "command"] as const;
@@ -152,6 +153,8 @@ export const RoutineFrontMatterSchema = z
     /** With `overlap: allow`, at most this many sessions of the routine at once (0: no limit). */
     max_concurrent: z.number().int().min(0).max(1000).default(0),
     missed_runs: MissedRunsSchema.default("fire-once"),
+    /** The deque blueprint this routine runs (issue agent, PR agent, guard); none for a plain routine. */
+    workflow: WorkflowSchema.optional(),
   })
   .strict()
   .superRefine((r, ctx) => {

@@ -22,9 +22,86 @@ export interface PullRequest {
   draft: boolean;
   state: "open" | "closed" | "merged";
   sessionId: string | null;
+  /** Commit at the tip of `head`, when the forge knows it. */
+  headSha?: string;
+  labels?: string[];
   createdAt: number;
   updatedAt: number;
 }
+
+/**
+ * One check on a pull request's head commit. GitHub's `statusCheckRollup` folds check runs
+ * and commit statuses into this one shape: a commit status `pending` is `in_progress`, its
+ * `success|failure|error` are completed conclusions.
+ */
+export interface CheckResult {
+  name: string;
+  status: "queued" | "in_progress" | "completed";
+  /**
+   * Set once completed: GitHub's `CheckConclusionState` lower-cased (`success`, `failure`,
+   * `neutral`, `cancelled`, `skipped`, `timed_out`, `action_required`, `stale`,
+   * `startup_failure`) or a commit status's `error`.
+   */
+  conclusion: string | null;
+  /** Whether branch protection requires this check to pass (GraphQL `isRequired`). */
+  required: boolean;
+  /** Where to read more (GitHub `detailsUrl`/`targetUrl`). */
+  url?: string;
+  /** The check's output for a prompt: a check run's title/summary/text, the local CI's log tail. */
+  output?: string;
+}
+
+/**
+ * What the guard and the judge need to know about one open pull request, read in batches
+ * (one GraphQL request per page of PRs on GitHub).
+ */
+export interface PullRequestStatus {
+  repo: string;
+  number: number;
+  title: string;
+  author: string;
+  head: string;
+  base: string;
+  headSha: string;
+  draft: boolean;
+  /** `true` mergeable, `false` conflicting, `null` while the forge is still computing it (GitHub `UNKNOWN`). */
+  mergeable: boolean | null;
+  /**
+   * GitHub's `mergeStateStatus` lower-cased: `behind`, `blocked`, `clean`, `dirty`, `draft`,
+   * `has_hooks`, `unknown`, `unstable`. The local forge reports `draft`, `dirty`, `behind`,
+   * `unstable` (a check failed), `blocked` (a required check pending), `unknown` or `clean`.
+   */
+  mergeState: string;
+  /**
+   * Commits on the base branch that the head lacks; `null` when not known. On GitHub this
+   * comes from a (batched) compare when `mergeStateStatus` does not say `BEHIND`, since
+   * GitHub reports `BEHIND` only when branch protection requires up-to-date branches.
+   */
+  behindBy: number | null;
+  checks: CheckResult[];
+  /** Diff size, for the `smallest` strategy. */
+  additions: number;
+  deletions: number;
+  changedFiles: number;
+  labels: string[];
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A review thread on a pull request (a line comment and its replies). */
+export interface ReviewThread {
+  id: string;
+  resolved: boolean;
+  path: string | null;
+  line: number | null;
+  comments: Comment[];
+}
+
+/** What `updateBranch` did. */
+export type UpdateBranchResult =
+  | { updated: true; headSha: string }
+  /** `conflict`: base does not merge cleanly; `head_moved`: the head is no longer `expectedHeadSha`. */
+  | { updated: false; reason: "conflict" | "head_moved" | "up_to_date"; detail: string };
 
 /** A comment on an issue or pull request. */
 export interface Comment {
@@ -70,6 +147,8 @@ export interface NewPullRequest {
  */
 export interface Forge {
   readonly kind: "local" | "github";
+  /** Requests made so far (GitHub: HTTP requests; local: 0). For reports and benchmarks. */
+  readonly requestCount?: number;
   /** Makes `name` ready on the forge and tells where to fetch and push. */
   repo(name: string): Promise<ForgeRepo>;
   createIssue(repo: string, issue: NewIssue): Promise<Issue>;
@@ -85,7 +164,37 @@ export interface Forge {
   pullRequestDiff(repo: string, number: number): Promise<string>;
   addComment(repo: string, number: number, comment: { author: string; body: string }): Promise<Comment>;
   listComments(repo: string, number: number): Promise<Comment[]>;
+  /**
+   * Open pull requests with their mergeability, merge state, checks and diff size, every
+   * page read. `numbers` limits the result to those PRs (still batched).
+   */
+  listPullRequestStatuses(repo: string, opts?: { numbers?: number[] }): Promise<PullRequestStatus[]>;
+  /** Review threads of a pull request (GitHub `reviewThreads`), every page read. */
+  listReviewThreads(repo: string, number: number): Promise<ReviewThread[]>;
+  /**
+   * Marks a pull request draft (`true`) or ready for review (`false`). On GitHub these are the
+   * GraphQL mutations `convertPullRequestToDraft` / `markPullRequestReadyForReview`.
+   */
+  setDraft(repo: string, number: number, draft: boolean): Promise<void>;
+  /**
+   * Merges the base branch into the head (GitHub `PUT /repos/{o}/{r}/pulls/{n}/update-branch`
+   * with `expected_head_sha`): never a rebase, never a force-push.
+   */
+  updateBranch(repo: string, number: number, expectedHeadSha: string): Promise<UpdateBranchResult>;
+  /** Closes a pull request without merging it. */
+  closePullRequest(repo: string, number: number): Promise<void>;
+  /**
+   * Runs the checks the forge owes: the local forge runs its `ci` command for open PR heads
+   * that have no result yet. GitHub runs its own checks, so its adapter has none.
+   */
+  runPendingChecks?(repo: string): Promise<unknown>;
 }
+
+/**
+ * The author nightshift writes comments as where the forge lets it choose (the local forge).
+ * On GitHub comments carry the token's own login, whatever is passed.
+ */
+export const NIGHTSHIFT_AUTHOR = "nightshift[bot]";
 
 /** A forge request that cannot be met: an unknown issue, PR or repository. */
 export class ForgeError extends Error {

@@ -1,6 +1,7 @@
 import { loadRoutine } from "../config/load.ts";
 import type { Project } from "../runner/project.ts";
-import { runSession } from "../runner/session.ts";
+import { describeResult } from "../workflows/blueprint.ts";
+import { runRoutineOnce } from "../workflows/run-routine.ts";
 import {
   claimNextRun,
   expiredRuns,
@@ -166,8 +167,7 @@ export class WorkerPool {
           : undefined;
       // The first attempt uses the session id announced when the run was fired.
       const sessionId = run.attempt === 1 && run.session_id ? run.session_id : undefined;
-      const session = await runSession(this.#project, {
-        routine,
+      const result = await runRoutineOnce(this.#project, routine, {
         trigger: run.trigger,
         signal: abort.signal,
         ...(sessionId ? { sessionId } : {}),
@@ -178,7 +178,15 @@ export class WorkerPool {
       });
       cancelBeat?.();
       const now = clock.now();
-      if (session.state === "cancelled") {
+      // A blueprint may run several sessions: the first cancelled or retryable one decides.
+      const session =
+        result.sessions.find(
+          (s) => s.state === "cancelled" || (s.infra_outcome && RETRYABLE.includes(s.infra_outcome)),
+        ) ?? result.sessions.at(-1);
+      if (!session) {
+        await finishRun(db, run.id, this.owner, { state: "done", reason: describeResult(result), now });
+        this.#emit("finished", run, "done");
+      } else if (session.state === "cancelled") {
         await finishRun(db, run.id, this.owner, {
           state: "cancelled",
           reason: session.reason ?? "cancelled",

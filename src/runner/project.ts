@@ -46,6 +46,10 @@ export async function openProject(root: string, opts: { clock?: Clock } = {}): P
     dir: join(stateDir, "forge"),
     sources: [...sources.values()],
     clock,
+    ...(config.forge.type === "local" && config.forge.ci
+      ? { ci: config.forge.ci, ciTimeoutMs: config.forge.ci_timeout }
+      : {}),
+    identity: { name: config.git.author_name, email: config.git.author_email },
   });
   await recoverInterruptedSessions(store.db, clock.now());
   return { root: absRoot, config, stateDir, store, forge, clock, repoName, close: () => store.close() };

@@ -23,6 +23,8 @@ import { resolveRepos } from "./repos.ts";
 import type { AgentEvent } from "./transcript/events.ts";
 import { TranscriptRecorder, type TranscriptListener } from "./transcript/recorder.ts";
 import { UsageMeter } from "./transcript/usage.ts";
+import { runStep, type StepResult } from "./steps/test-step.ts";
+import type { SessionWork } from "./work.ts";
 import { cloneWorkspace } from "./workspace/clone.ts";
 import { updateMirror } from "./workspace/mirror.ts";
 import { removeExpiredWorkspaces } from "./workspace/retention.ts";
@@ -46,6 +48,8 @@ export interface RunRequest {
   onCreated?(sessionId: string): void;
   /** Use this id for the session (an API fire answers it before the session starts). */
   sessionId?: string;
+  /** Set by workflow blueprints: branch, PR to continue, prompt sections, steps after the agent. */
+  work?: SessionWork;
 }
 
 interface Finish {
@@ -64,6 +68,7 @@ interface Finish {
  */
 export async function runSession(project: Project, req: RunRequest): Promise<SessionRow> {
   const { routine } = req;
+  const work: SessionWork = req.work ?? {};
   const { db } = project.store;
   const clock = project.clock;
   const hostEnv = req.hostEnv ?? process.env;
@@ -75,7 +80,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     agent: routine.agent,
     model: routine.model ?? null,
     trigger: req.trigger ?? "manual",
-    issueNumber: req.issue?.number ?? null,
+    issueNumber: work.itemNumber ?? req.issue?.number ?? null,
     inputText: req.text ?? null,
     createdAt,
     runner: { host: hostname(), pid: process.pid },
@@ -125,6 +130,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       return await finish({ state: "failed", infra: "environment_error", reason: err.message });
     }
     transcript.redactor.add(Object.values(environment.env));
+    if (work.filtered?.length) await transcript.record({ type: "filtered", items: work.filtered });
 
     // Workspace: mirror, clone --reference, session branch.
     const sessionDir = join(project.stateDir, "sessions", id);
@@ -132,20 +138,28 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     const tmp = join(sessionDir, "tmp");
     mkdirSync(home, { recursive: true });
     mkdirSync(tmp, { recursive: true });
-    const branch = `${routine.branch_prefix}${routine.name}-${id}`;
+    const branch = work.pullRequest
+      ? work.pullRequest.head
+      : work.branch
+        ? work.branch(id)
+        : `${routine.branch_prefix}${routine.name}-${id}`;
     const repos = resolveRepos(project.root, routine.repos);
     const clones: { name: string; path: string; baseSha: string; baseBranch: string; remoteUrl: string }[] =
       [];
     try {
       for (const repo of repos) {
         const forgeRepo = await project.forge.repo(repo.name);
+        // Continuing a PR (on the first repository): the mirror must have its head.
+        const continuing = work.pullRequest && clones.length === 0 ? work.pullRequest : undefined;
         const mirror = await updateMirror(
           join(project.stateDir, "mirrors"),
           repo.name,
           forgeRepo.remoteUrl,
-          forgeRepo.defaultBranchSha
-            ? { ref: `refs/heads/${forgeRepo.defaultBranch}`, sha: forgeRepo.defaultBranchSha }
-            : undefined,
+          continuing
+            ? { ref: `refs/heads/${continuing.head}`, sha: continuing.headSha }
+            : forgeRepo.defaultBranchSha
+              ? { ref: `refs/heads/${forgeRepo.defaultBranch}`, sha: forgeRepo.defaultBranchSha }
+              : undefined,
         );
         const dest = join(sessionDir, "workspace", repo.name);
         const clone = await cloneWorkspace({
@@ -155,6 +169,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
           base: forgeRepo.defaultBranch,
           ...(forgeRepo.defaultBranchSha ? { baseSha: forgeRepo.defaultBranchSha } : {}),
           branch,
+          ...(continuing ? { existingBranch: true } : {}),
         });
         clones.push({
           name: repo.name,
@@ -182,12 +197,16 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     });
 
     // The agent.
-    const prompt = buildPrompt({
-      routine,
-      branch,
-      ...(req.issue ? { issue: req.issue } : {}),
-      ...(req.text ? { text: req.text } : {}),
-    });
+    const prompt =
+      work.prompt ??
+      buildPrompt({
+        routine,
+        branch,
+        ...(req.issue ? { issue: req.issue } : {}),
+        ...(req.text ? { text: req.text } : {}),
+        ...(work.promptSections ? { sections: work.promptSections } : {}),
+        ...(work.pullRequest ? { continuing: work.pullRequest.number } : {}),
+      });
     const cwd = clones.length === 1 ? primary.path : join(sessionDir, "workspace");
     let agentHostEnv = hostEnv;
     let policy: SandboxPolicy = { mode: "none", workspace: cwd, home, tmp, allowedDomains: [], denyRead: [] };
@@ -212,109 +231,153 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     } else {
       await transcript.record({ type: "warning", message: SANDBOX_DISABLED_WARNING });
     }
-    const agentInvocation = await adapter.invocation({
-      routine,
-      prompt,
-      cwd,
-      home,
-      tmp,
-      sessionId: id,
-      hostEnv: agentHostEnv,
-      extraEnv: environment.env,
-    });
-    if (req.signal?.aborted) {
-      return await finish({
-        state: "cancelled",
-        infra: "cancelled",
-        reason: "cancelled before the agent started",
-      });
-    }
-    const wrapped = await wrapInvocation(agentInvocation, policy);
-    const invocation = wrapped.invocation;
     const usage = new UsageMeter();
     let result: Extract<AgentEvent, { type: "result" }> | undefined;
     const commands: { id: string; command: string; failed: boolean }[] = [];
-    await transcript.record({ type: "prompt", text: prompt });
-    await setState("running");
-    let proc: Awaited<ReturnType<typeof runAgentProcess>>;
-    try {
-      proc = await runAgentProcess(invocation, {
+    let running = false;
+    /**
+     * One agent pass over the workspace: the main pass, then possibly a self-review pass.
+     * Usage adds up across passes; the routine's timeout covers them all.
+     * @returns a finish record when the pass ended the session (timeout, cancel, error).
+     */
+    const runAgent = async (passPrompt: string): Promise<Finish | undefined> => {
+      const agentInvocation = await adapter.invocation({
+        routine,
+        prompt: passPrompt,
+        cwd,
+        home,
+        tmp,
+        sessionId: id,
+        hostEnv: agentHostEnv,
+        extraEnv: environment.env,
+      });
+      if (req.signal?.aborted) {
+        return { state: "cancelled", infra: "cancelled", reason: "cancelled before the agent started" };
+      }
+      const wrapped = await wrapInvocation(agentInvocation, policy);
+      const invocation = wrapped.invocation;
+      result = undefined;
+      await transcript.record({ type: "prompt", text: passPrompt });
+      if (!running) {
+        running = true;
+        await setState("running");
+      }
+      let proc: Awaited<ReturnType<typeof runAgentProcess>>;
+      try {
+        proc = await runAgentProcess(invocation, {
+          clock,
+          timeoutMs: Math.max(1, routine.timeout - (clock.now() - startedAt)),
+          ...(req.signal ? { signal: req.signal } : {}),
+          parser: adapter.parser(),
+          onSpawn: async (pid) => {
+            await updateSession(db, id, { agent_pid: pid });
+            await transcript.record({
+              type: "agent_spawned",
+              command: agentInvocation.command,
+              args: redactPrompt(agentInvocation.args, passPrompt),
+              cwd,
+              pid,
+              sandboxed: policy.mode === "sandbox",
+            });
+          },
+          onEvent: async (ev) => {
+            usage.add(ev);
+            if (ev.type === "result") result = ev;
+            if (ev.type === "init" && ev.agentSessionId)
+              await updateSession(db, id, { agent_session_id: ev.agentSessionId });
+            if (ev.type === "tool_call") {
+              const command = commandOf(ev.input);
+              if (command) commands.push({ id: ev.id, command, failed: false });
+            }
+            if (ev.type === "tool_result" && ev.isError) {
+              const c = commands.find((x) => x.id === ev.id);
+              if (c) c.failed = true;
+            }
+            await transcript.record(ev);
+          },
+        });
+      } catch (err) {
+        if (err instanceof AgentSpawnError)
+          return { state: "failed", infra: "agent_spawn_error", reason: err.message };
+        throw err;
+      } finally {
+        await wrapped.release();
+      }
+      await transcript.record({ type: "agent_exited", exitCode: proc.exitCode, signal: proc.signal });
+      const totals = usage.totals;
+      await updateSession(db, id, {
+        exit_code: proc.exitCode,
+        input_tokens: totals.inputTokens,
+        output_tokens: totals.outputTokens,
+        cache_read_tokens: totals.cacheReadTokens,
+        cache_creation_tokens: totals.cacheCreationTokens,
+        context_tokens: usage.peakContextTokens || null,
+        cost_usd: usage.costUsd ?? null,
+        num_turns: usage.numTurns ?? usage.turns,
+      });
+      if (proc.timedOut) {
+        return {
+          state: "timed_out",
+          infra: "timeout",
+          reason: `the agent ran longer than the routine's timeout (${formatDuration(routine.timeout)}) and was stopped with its child processes`,
+        };
+      }
+      if (proc.cancelled)
+        return { state: "cancelled", infra: "cancelled", reason: "cancelled while the agent was running" };
+      // Set by the event callback; flow analysis cannot see that.
+      const last = result as Extract<AgentEvent, { type: "result" }> | undefined;
+      if (!last || last.isError) {
+        const why = last?.text?.trim() || `the agent exited with ${proc.exitCode ?? proc.signal}`;
+        return {
+          state: "failed",
+          infra: "ok",
+          task: "agent_error",
+          reason: `the agent reported an error: ${why.slice(0, 2000)}`,
+        };
+      }
+      return undefined;
+    };
+    const ended = await runAgent(prompt);
+    if (ended) return await finish(ended);
+    const summaryText = result!.text;
+
+    // Deterministic steps after the agent: the test command, then a self-review pass.
+    const test = async (): Promise<StepResult | undefined> => {
+      if (!work.testCommand) return undefined;
+      const step = await runStep({
+        command: work.testCommand,
+        cwd,
+        env: stepEnv(agentHostEnv, environment.env, home, tmp),
+        policy,
         clock,
-        timeoutMs: routine.timeout,
+        timeoutMs: Math.max(1, routine.timeout - (clock.now() - startedAt)),
         ...(req.signal ? { signal: req.signal } : {}),
-        parser: adapter.parser(),
-        onSpawn: async (pid) => {
-          await updateSession(db, id, { agent_pid: pid });
-          await transcript.record({
-            type: "agent_spawned",
-            command: agentInvocation.command,
-            args: redactPrompt(agentInvocation.args, prompt),
-            cwd,
-            pid,
-            sandboxed: policy.mode === "sandbox",
-          });
-        },
-        onEvent: async (ev) => {
-          usage.add(ev);
-          if (ev.type === "result") result = ev;
-          if (ev.type === "init" && ev.agentSessionId)
-            await updateSession(db, id, { agent_session_id: ev.agentSessionId });
-          if (ev.type === "tool_call") {
-            const command = commandOf(ev.input);
-            if (command) commands.push({ id: ev.id, command, failed: false });
-          }
-          if (ev.type === "tool_result" && ev.isError) {
-            const c = commands.find((x) => x.id === ev.id);
-            if (c) c.failed = true;
-          }
-          await transcript.record(ev);
-        },
       });
-    } catch (err) {
-      if (err instanceof AgentSpawnError)
-        return await finish({ state: "failed", infra: "agent_spawn_error", reason: err.message });
-      throw err;
-    } finally {
-      await wrapped.release();
+      await transcript.record({
+        type: "step",
+        name: "test",
+        command: step.command,
+        exitCode: step.exitCode,
+        output: step.output,
+        durationMs: step.durationMs,
+      });
+      return step;
+    };
+    const tested = await test();
+    const review =
+      work.selfReview === "always" ||
+      (work.selfReview === "on_failure" && tested !== undefined && tested.exitCode !== 0);
+    if (review) {
+      const reviewEnded = await runAgent(selfReviewPrompt(prompt, primary.baseSha, tested));
+      if (reviewEnded) return await finish(reviewEnded);
+      await test();
     }
-    await transcript.record({ type: "agent_exited", exitCode: proc.exitCode, signal: proc.signal });
     const totals = usage.totals;
-    await updateSession(db, id, {
-      exit_code: proc.exitCode,
-      input_tokens: totals.inputTokens,
-      output_tokens: totals.outputTokens,
-      cache_read_tokens: totals.cacheReadTokens,
-      cache_creation_tokens: totals.cacheCreationTokens,
-      context_tokens: usage.peakContextTokens || null,
-      cost_usd: usage.costUsd ?? null,
-      num_turns: usage.numTurns ?? usage.turns,
-    });
-    if (proc.timedOut) {
-      return await finish({
-        state: "timed_out",
-        infra: "timeout",
-        reason: `the agent ran longer than the routine's timeout (${formatDuration(routine.timeout)}) and was stopped with its child processes`,
-      });
-    }
-    if (proc.cancelled)
-      return await finish({
-        state: "cancelled",
-        infra: "cancelled",
-        reason: "cancelled while the agent was running",
-      });
-    if (!result || result.isError) {
-      const why = result?.text?.trim() || `the agent exited with ${proc.exitCode ?? proc.signal}`;
-      return await finish({
-        state: "failed",
-        infra: "ok",
-        task: "agent_error",
-        reason: `the agent reported an error: ${why.slice(0, 2000)}`,
-      });
-    }
+    if (work.deliver === false) return await finish({ state: "succeeded", infra: "ok" });
 
     // Delivery.
     await setState("finishing");
-    const title = prTitle(routine, req.issue, result.text, id);
+    const title = prTitle(routine, req.issue, summaryText, id);
     const deliveries: RepoDelivery[] = [];
     try {
       for (const c of clones) {
@@ -335,6 +398,10 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
             authorName: project.config.git.author_name,
             authorEmail: project.config.git.author_email,
             ...(req.issue ? { issueNumber: req.issue.number } : {}),
+            protectedPaths: project.config.protected_paths,
+            ...(work.pullRequest && c === primary
+              ? { pullRequest: { number: work.pullRequest.number } }
+              : {}),
             prTitle: redact(title),
             prBody: (diff) =>
               redact(
@@ -344,7 +411,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
                   agent: routine.agent,
                   model: routine.model ?? null,
                   ...(req.issue ? { issueNumber: req.issue.number } : {}),
-                  ...(result?.text ? { summary: result.text } : {}),
+                  ...(summaryText ? { summary: summaryText } : {}),
                   diff,
                   commands,
                   tokens: totals,
@@ -368,7 +435,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
         reason: `delivery failed: ${(err as Error).message}`,
       });
     }
-    const opened = deliveries.find((d) => d.outcome === "pr_opened");
+    const opened = deliveries.find((d) => d.outcome === "pr_opened" || d.outcome === "pr_updated");
     const refused = deliveries.find((d) => d.outcome === "push_refused");
     const changed = deliveries.filter((d) => d.diff);
     await updateSession(db, id, {
@@ -381,7 +448,12 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     });
     if (refused)
       return await finish({ state: "failed", infra: "ok", task: "push_refused", reason: refused.reason! });
-    if (opened) return await finish({ state: "succeeded", infra: "ok", task: "pr_opened" });
+    if (opened)
+      return await finish({
+        state: "succeeded",
+        infra: "ok",
+        task: opened.outcome === "pr_updated" ? "pr_updated" : "pr_opened",
+      });
     return await finish({
       state: "succeeded",
       infra: "ok",
@@ -443,4 +515,46 @@ function sessionRedactor(project: Project, hostEnv: NodeJS.ProcessEnv): Redactor
   });
   const names = [...project.config.redact_env, ...hooks];
   return redactorFromEnv(hostEnv, names);
+}
+
+/**
+ * The environment of a deterministic step (the test command): what the agent had minus the
+ * model credentials — a test suite has no business with them.
+ */
+function stepEnv(
+  hostEnv: NodeJS.ProcessEnv,
+  extra: Record<string, string>,
+  home: string,
+  tmp: string,
+): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: hostEnv.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+    HOME: home,
+    TMPDIR: tmp,
+    LANG: hostEnv.LANG ?? "C.UTF-8",
+    CI: "1",
+  };
+  return { ...env, ...extra };
+}
+
+/**
+ * The self-review pass's prompt: a fresh agent reviews the branch's change against the task
+ * (and the test command's failure, when there was one) and fixes what it finds.
+ */
+function selfReviewPrompt(task: string, baseSha: string, test: StepResult | undefined): string {
+  const parts = [
+    "You are reviewing a change that another agent just made in this workspace, before it is pushed.",
+    `See it with \`git diff ${baseSha}\` (uncommitted work included) and \`git log ${baseSha}..HEAD\`.`,
+    "Check it against the task below: does it do what was asked, completely, with tests where the repository has them, and nothing unrelated?",
+    "Fix what is wrong directly in the working tree. If the change is right, change nothing. End with a short summary of what you checked and changed.",
+  ];
+  if (test) {
+    parts.push(
+      test.exitCode === 0
+        ? `The test command \`${test.command}\` passes.`
+        : `The test command \`${test.command}\` ${test.exitCode === null ? "was stopped (timeout)" : `exited ${test.exitCode}`}. Its output ends with:\n\n\`\`\`\n${test.output.slice(-6000)}\n\`\`\`\n\nMake it pass.`,
+    );
+  }
+  parts.push(`## The task\n\n${task}`);
+  return parts.join("\n\n");
 }

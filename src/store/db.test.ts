@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { cleanupTemp, tempDir } from "../../test/support/project.ts";
 import { openStore } from "./db.ts";
+import { migrations } from "./migrations/index.ts";
 
 afterAll(cleanupTemp);
 
@@ -14,7 +15,7 @@ describe("openStore", () => {
         .selectFrom("kysely_migration" as never)
         .select("name" as never)
         .execute();
-      expect(applied).toHaveLength(2);
+      expect(applied).toHaveLength(Object.keys(migrations).length);
       await Promise.all(stores.map((s) => s.close()));
     }
   });

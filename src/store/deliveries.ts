@@ -3,7 +3,7 @@ import { randomId } from "../util/ids.ts";
 import type { Database, DeliveriesTable } from "./schema.ts";
 
 /** What the runner did to deliver a session's work, one row per step. */
-export type DeliveryAction = "commit" | "push" | "push_refused" | "pr_opened" | "no_changes";
+export type DeliveryAction = "commit" | "push" | "push_refused" | "pr_opened" | "pr_updated" | "no_changes";
 
 /** Records one delivery step in the ledger. */
 export async function recordDelivery(

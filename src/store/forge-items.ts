@@ -1,8 +1,18 @@
 import type { Kysely, Selectable, Transaction } from "kysely";
 import { randomId } from "../util/ids.ts";
-import type { Database, ForgeCommentsTable, ForgeIssuesTable, ForgePullRequestsTable } from "./schema.ts";
+import type {
+  Database,
+  ForgeChecksTable,
+  ForgeCommentsTable,
+  ForgeIssuesTable,
+  ForgePullRequestsTable,
+  ForgeReviewThreadsTable,
+} from "./schema.ts";
 
-/** Issues, pull requests and comments of the local forge. Issues and PRs share a number sequence. */
+/**
+ * Issues, pull requests, comments, review threads and checks of the local forge. Issues and
+ * PRs share a number sequence.
+ */
 
 async function nextNumber(tx: Transaction<Database>, repo: string, atLeast = 0): Promise<number> {
   const row = await tx
@@ -79,6 +89,26 @@ export async function selectIssue(db: Kysely<Database>, repo: string, number: nu
     .executeTakeFirst();
 }
 
+/**
+ * Sets an issue's state (`open`/`closed`) and `updated_at` (ms).
+ * @returns `false` when there is no such issue.
+ */
+export async function updateIssueState(
+  db: Kysely<Database>,
+  repo: string,
+  number: number,
+  state: "open" | "closed",
+  at: number,
+): Promise<boolean> {
+  const r = await db
+    .updateTable("forge_issues")
+    .set({ state, updated_at: at })
+    .where("repo", "=", repo)
+    .where("number", "=", number)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 export async function selectIssues(db: Kysely<Database>, repo: string, state: "open" | "closed" | "all") {
   let q = db.selectFrom("forge_issues").selectAll().where("repo", "=", repo).orderBy("number");
   if (state !== "all") q = q.where("state", "=", state);
@@ -117,6 +147,25 @@ export async function selectPullRequests(
   return q.execute();
 }
 
+/**
+ * Changes fields of a pull request (`draft`, `state`, `labels`, `updated_at`).
+ * @returns `false` when there is no such pull request.
+ */
+export async function updatePullRequest(
+  db: Kysely<Database>,
+  repo: string,
+  number: number,
+  patch: Partial<Pick<Selectable<ForgePullRequestsTable>, "draft" | "state" | "labels" | "updated_at">>,
+): Promise<boolean> {
+  const r = await db
+    .updateTable("forge_pull_requests")
+    .set(patch)
+    .where("repo", "=", repo)
+    .where("number", "=", number)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 export async function insertComment(
   db: Kysely<Database>,
   c: Omit<Selectable<ForgeCommentsTable>, "id">,
@@ -132,7 +181,112 @@ export async function selectComments(db: Kysely<Database>, repo: string, number:
     .selectAll()
     .where("repo", "=", repo)
     .where("number", "=", number)
+    .where("thread_id", "is", null)
     .orderBy("created_at")
     .orderBy("id")
+    .execute();
+}
+
+/** Review comments of one pull request (comments that belong to a thread), oldest first. */
+export async function selectReviewComments(db: Kysely<Database>, repo: string, number: number) {
+  return db
+    .selectFrom("forge_comments")
+    .selectAll()
+    .where("repo", "=", repo)
+    .where("number", "=", number)
+    .where("thread_id", "is not", null)
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
+}
+
+/** Inserts a review thread with a new random id and returns it. */
+export async function insertReviewThread(
+  db: Kysely<Database>,
+  t: Omit<Selectable<ForgeReviewThreadsTable>, "id">,
+): Promise<Selectable<ForgeReviewThreadsTable>> {
+  const row = { ...t, id: randomId(16) };
+  await db.insertInto("forge_review_threads").values(row).execute();
+  return row;
+}
+
+export async function selectReviewThread(db: Kysely<Database>, repo: string, id: string) {
+  return db
+    .selectFrom("forge_review_threads")
+    .selectAll()
+    .where("repo", "=", repo)
+    .where("id", "=", id)
+    .executeTakeFirst();
+}
+
+/** Review threads of one pull request, oldest first. */
+export async function selectReviewThreads(db: Kysely<Database>, repo: string, number: number) {
+  return db
+    .selectFrom("forge_review_threads")
+    .selectAll()
+    .where("repo", "=", repo)
+    .where("number", "=", number)
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
+}
+
+/** Marks a review thread resolved or not; `at` (ms) is kept while resolved. */
+export async function updateReviewThread(
+  db: Kysely<Database>,
+  repo: string,
+  id: string,
+  resolved: boolean,
+  at: number,
+): Promise<boolean> {
+  const r = await db
+    .updateTable("forge_review_threads")
+    .set({ resolved: resolved ? 1 : 0, resolved_at: resolved ? at : null })
+    .where("repo", "=", repo)
+    .where("id", "=", id)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/** Writes a check on a commit, replacing the row with the same repository, commit and name. */
+export async function upsertCheck(db: Kysely<Database>, c: Selectable<ForgeChecksTable>): Promise<void> {
+  await db
+    .insertInto("forge_checks")
+    .values(c)
+    .onConflict((oc) =>
+      oc.columns(["repo", "sha", "name"]).doUpdateSet({
+        status: c.status,
+        conclusion: c.conclusion,
+        required: c.required,
+        output: c.output,
+        url: c.url,
+        started_at: c.started_at,
+        completed_at: c.completed_at,
+        updated_at: c.updated_at,
+      }),
+    )
+    .execute();
+}
+
+export async function selectCheck(db: Kysely<Database>, repo: string, sha: string, name: string) {
+  return db
+    .selectFrom("forge_checks")
+    .selectAll()
+    .where("repo", "=", repo)
+    .where("sha", "=", sha)
+    .where("name", "=", name)
+    .executeTakeFirst();
+}
+
+/** Checks on the given commits of a repository, by commit then name. */
+export async function selectChecks(db: Kysely<Database>, repo: string, shas: readonly string[]) {
+  if (shas.length === 0) return [];
+  return db
+    .selectFrom("forge_checks")
+    .selectAll()
+    .where("repo", "=", repo)
+    .where("sha", "in", [...new Set(shas)])
+    .orderBy("sha")
+    .orderBy("name")
     .execute();
 }

@@ -13,6 +13,8 @@ export interface Database {
   forge_issues: ForgeIssuesTable;
   forge_pull_requests: ForgePullRequestsTable;
   forge_comments: ForgeCommentsTable;
+  forge_checks: ForgeChecksTable;
+  forge_review_threads: ForgeReviewThreadsTable;
   runs: RunsTable;
   api_tokens: ApiTokensTable;
   webhook_deliveries: WebhookDeliveriesTable;
@@ -37,7 +39,8 @@ export const TERMINAL_STATES: readonly SessionState[] = ["succeeded", "failed", 
  * What happened to the machinery (`infra_outcome`) versus the task (`task_outcome`): a
  * session can run flawlessly and still change nothing.
  * - infra: `ok` | `missing_credentials` | `workspace_error` | `agent_spawn_error` | `delivery_error` | `timeout` | `cancelled` | `internal_error`
- * - task: `agent_error` | `no_changes` | `pr_opened` | `push_refused`
+ * - task: `agent_error` | `no_changes` | `pr_opened` | `pr_updated` (a PR agent pushed to its PR) | `push_refused` |
+ *   `judged_promote` | `judged_keep` | `judged_close` (a judge session's verdict)
  */
 export type InfraOutcome =
   | "ok"
@@ -49,7 +52,15 @@ export type InfraOutcome =
   | "timeout"
   | "cancelled"
   | "internal_error";
-export type TaskOutcome = "agent_error" | "no_changes" | "pr_opened" | "push_refused";
+export type TaskOutcome =
+  | "agent_error"
+  | "no_changes"
+  | "pr_opened"
+  | "pr_updated"
+  | "push_refused"
+  | "judged_promote"
+  | "judged_keep"
+  | "judged_close";
 
 export interface SessionsTable {
   id: string;
@@ -150,6 +161,8 @@ export interface ForgePullRequestsTable {
   draft: number;
   state: "open" | "closed" | "merged";
   session_id: string | null;
+  /** JSON array of label names (added by migration 0003). */
+  labels: string;
   created_at: number;
   updated_at: number;
 }
@@ -160,7 +173,44 @@ export interface ForgeCommentsTable {
   number: number;
   author: string;
   body: string;
+  /** The review thread a review comment belongs to; `null` for a plain issue or PR comment. */
+  thread_id: string | null;
   created_at: number;
+}
+
+/**
+ * A check on a commit of the local forge (GitHub's check run): one row per repository,
+ * commit and check name; running a check again replaces its row.
+ */
+export interface ForgeChecksTable {
+  repo: string;
+  sha: string;
+  name: string;
+  /** `queued` | `in_progress` | `completed` */
+  status: "queued" | "in_progress" | "completed";
+  /** Set once completed: `success`, `failure`, `timed_out`, `cancelled`, ... (GitHub's names, lower case). */
+  conclusion: string | null;
+  /** 1 when the check must pass (GitHub: required by branch protection). */
+  required: number;
+  /** The tail of the check's log, at most 64 KiB. */
+  output: string | null;
+  url: string | null;
+  started_at: number | null;
+  completed_at: number | null;
+  updated_at: number;
+}
+
+/** A review thread of the local forge: line comments on one place of a PR's diff. */
+export interface ForgeReviewThreadsTable {
+  id: string;
+  repo: string;
+  number: number;
+  path: string | null;
+  line: number | null;
+  /** 0/1 */
+  resolved: number;
+  created_at: number;
+  resolved_at: number | null;
 }
 
 /** A session as read from the store. */

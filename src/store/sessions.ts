@@ -113,3 +113,40 @@ export async function sessionsWithExpiredWorkspaces(
     .where("finished_at", "<=", before)
     .execute();
 }
+
+/** A finished session's result for one item (an issue or a PR a deque routine worked on). */
+export interface ItemAttempt {
+  repo: string;
+  number: number;
+  /** When the session finished (ms). */
+  at: number;
+  outcome: "succeeded" | "failed" | "no_changes";
+  sessionId: string;
+}
+
+/**
+ * The finished sessions that worked on an item (`issue_number` set), oldest first, for the
+ * deque's rotation rule (an item whose last attempt failed cools down). `routines` limits
+ * them to the sessions of those routines.
+ */
+export async function itemAttempts(
+  db: Kysely<Database>,
+  opts: { routines?: string[]; since?: number } = {},
+): Promise<ItemAttempt[]> {
+  let q = db
+    .selectFrom("sessions")
+    .select(["id", "repo", "issue_number", "finished_at", "state", "task_outcome"])
+    .where("issue_number", "is not", null)
+    .where("finished_at", "is not", null);
+  if (opts.routines?.length) q = q.where("routine", "in", opts.routines);
+  if (opts.since !== undefined) q = q.where("finished_at", ">=", opts.since);
+  const rows = await q.orderBy("finished_at", "asc").execute();
+  return rows.map((r) => ({
+    repo: r.repo ?? "",
+    number: r.issue_number!,
+    at: Number(r.finished_at),
+    outcome:
+      r.state !== "succeeded" ? "failed" : r.task_outcome === "no_changes" ? "no_changes" : "succeeded",
+    sessionId: r.id,
+  }));
+}

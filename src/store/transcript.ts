@@ -39,3 +39,22 @@ export async function readEvents<T = unknown>(
     .execute();
   return rows.map((r) => ({ seq: r.seq, at: Number(r.at), kind: r.kind, data: JSON.parse(r.data) as T }));
 }
+
+/** The last event of `kind` in a session's transcript (e.g. the agent's `result`), if any. */
+export async function lastEventOfKind<T = unknown>(
+  db: Kysely<Database>,
+  sessionId: string,
+  kind: string,
+): Promise<StoredEvent<T> | undefined> {
+  const row = await db
+    .selectFrom("transcript_events")
+    .select(["seq", "at", "kind", "data"])
+    .where("session_id", "=", sessionId)
+    .where("kind", "=", kind)
+    .orderBy("seq", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return row
+    ? { seq: row.seq, at: Number(row.at), kind: row.kind, data: JSON.parse(row.data) as T }
+    : undefined;
+}

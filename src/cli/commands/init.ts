@@ -1,9 +1,11 @@
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { PROJECT_DIR } from "../../config/load.ts";
 import { gitMaybe } from "../../util/git.ts";
 import { CliError, workDir } from "../context.ts";
+import { dequeConfig, dequeRoutines, guessTestCommand } from "./init-deque.ts";
 
 export const EXAMPLE_ROUTINE = `---
 # A nightshift routine: settings in this YAML block, the agent's instructions below it.
@@ -41,6 +43,27 @@ export const EXAMPLE_CONFIG = `# nightshift project settings. Every field is opt
 # base_url: http://127.0.0.1:7070   # where \`nightshift serve\` runs, for transcript links
 `;
 
+/**
+ * Adds the deque workflow: its six routines (existing files are kept unless `force`) and a
+ * `deque:` block in config.yaml allowlisting `author` (added once).
+ */
+export function scaffoldDeque(dir: string, author: string, force = false): string[] {
+  const base = join(dir, PROJECT_DIR);
+  const written: string[] = [];
+  for (const [name, text] of Object.entries(dequeRoutines(guessTestCommand(dir)))) {
+    const file = join(base, "routines", `${name}.md`);
+    if (existsSync(file) && !force) continue;
+    writeFileSync(file, text);
+    written.push(file);
+  }
+  const config = join(base, "config.yaml");
+  if (!/^deque:/m.test(readFileSync(config, "utf8"))) {
+    appendFileSync(config, dequeConfig(author));
+    written.push(`${config} (deque: block)`);
+  }
+  return written;
+}
+
 /** Creates `.nightshift/` with a config, an example routine and a .gitignore for the state. */
 export function scaffold(dir: string, force = false): string[] {
   const base = join(dir, PROJECT_DIR);
@@ -64,7 +87,14 @@ export function registerInit(program: Command): void {
     .command("init")
     .description("scaffold .nightshift/ (config, example routine) in the current repository")
     .option("--force", "overwrite files that exist")
-    .action(async (opts: { force?: boolean }, cmd: Command) => {
+    .option(
+      "--workflow <name>",
+      "also scaffold a workflow: `deque` (issue agents, PR agents with the judge, architecture agent, guard)",
+    )
+    .option("--author <login>", "who may write issues and reviews agents act on (deque.allowed_authors)")
+    .action(async (opts: { force?: boolean; workflow?: string; author?: string }, cmd: Command) => {
+      if (opts.workflow !== undefined && opts.workflow !== "deque")
+        throw new CliError(`unknown workflow "${opts.workflow}"; the one workflow is "deque"`);
       const dir = workDir(cmd);
       if (!(await gitMaybe(dir, ["rev-parse", "--show-toplevel"]))) {
         throw new CliError(
@@ -72,9 +102,15 @@ export function registerInit(program: Command): void {
         );
       }
       const written = scaffold(dir, opts.force);
+      if (opts.workflow === "deque")
+        written.push(...scaffoldDeque(dir, opts.author ?? userInfo().username, opts.force));
       for (const f of written) console.log(`created ${f}`);
       if (written.length === 0)
         console.log(`${join(dir, PROJECT_DIR)} already exists (use --force to overwrite)`);
-      console.log("\nnext: edit .nightshift/routines/example.md, then `nightshift run example`");
+      console.log(
+        opts.workflow === "deque"
+          ? "\nnext: check deque.allowed_authors in .nightshift/config.yaml, write an issue (nightshift issue create), then `nightshift run issue-oldest`; `nightshift serve` runs them all on schedule"
+          : "\nnext: edit .nightshift/routines/example.md, then `nightshift run example`",
+      );
     });
 }

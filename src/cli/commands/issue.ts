@@ -3,6 +3,7 @@ import { userInfo } from "node:os";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { importGhIssues } from "../../forge/local/import-gh-issues.ts";
+import { LocalForge } from "../../forge/local/local-forge.ts";
 import { CliError, positiveInt, printJson, repoOption, withProject } from "../context.ts";
 import { isoTime, table } from "../format.ts";
 
@@ -109,6 +110,33 @@ export function registerIssue(program: Command): void {
         console.log(`commented on issue #${number}`);
       });
     });
+
+  for (const [name, state, done] of [
+    ["close", "closed", "closed"],
+    ["reopen", "open", "reopened"],
+  ] as const) {
+    issue
+      .command(name)
+      .description(`${name} an issue${name === "close" ? ", optionally with a comment" : ""}`)
+      .argument("<number>", "issue number", positiveInt("issue number"))
+      .option("--comment <body>", "comment to add first (Markdown)")
+      .option("--author <login>", "author of the comment", userInfo().username)
+      .option("--repo <name>", "repository on the forge (default: the project's)")
+      .action(async (number: number, opts: { comment?: string; author: string }, cmd: Command) => {
+        await withProject(cmd, async (p) => {
+          const forge: unknown = p.forge;
+          if (!(forge instanceof LocalForge))
+            throw new CliError(
+              `issue ${name} works on the local forge only; this project's forge is ${p.config.forge.type}`,
+            );
+          const repo = repoOption(cmd, p.repoName);
+          await forge.getIssue(repo, number);
+          if (opts.comment) await forge.addComment(repo, number, { author: opts.author, body: opts.comment });
+          await forge.setIssueState(repo, number, state);
+          console.log(`${done} issue #${number}`);
+        });
+      });
+  }
 
   issue
     .command("import")

@@ -3,6 +3,10 @@ import pc from "picocolors";
 import { loadRoutine } from "../../config/load.ts";
 import type { Project } from "../../runner/project.ts";
 import { runSession } from "../../runner/session.ts";
+import type { Routine } from "../../config/routine-schema.ts";
+import { describeResult } from "../../workflows/blueprint.ts";
+import { formatGuardReport } from "../../workflows/guard/report.ts";
+import { runRoutineOnce } from "../../workflows/run-routine.ts";
 import type { SessionRow } from "../../store/schema.ts";
 import { positiveInt, printJson, withProject } from "../context.ts";
 import { formatEvent, sessionDuration, stateLabel } from "../format.ts";
@@ -59,6 +63,44 @@ export async function runRoutine(project: Project, name: string, opts: RunOption
   }
 }
 
+/**
+ * `nightshift run` on a deque routine: the blueprint selects its items and runs a session for
+ * each (the guard runs its pass). Prints each session as it goes and what was skipped.
+ * @returns whether every session succeeded.
+ */
+async function runBlueprint(project: Project, routine: Routine, opts: RunOptions): Promise<boolean> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const result = await runRoutineOnce(project, routine, {
+      ...(opts.text ? { text: opts.text } : {}),
+      signal: abort.signal,
+      onCreated: (id) => {
+        if (!opts.json) console.log(pc.bold(`session ${id}`) + pc.dim(` · routine ${routine.name}`));
+      },
+      onEvent: (ev) => {
+        if (opts.json) return;
+        const line = formatEvent(ev, { verbose: opts.verbose ?? false });
+        if (line !== undefined) console.log(line);
+      },
+    });
+    if (opts.json) {
+      printJson(result);
+    } else {
+      for (const s of result.sessions) printSummary(s, project.clock.now());
+      if (result.guard) console.log(formatGuardReport(result.guard));
+      const line = describeResult(result);
+      if (line) console.log(pc.dim(`\n${routine.workflow!.type}: ${line}`));
+    }
+    return result.sessions.every((s) => s.state === "succeeded") && (result.guard?.totals.errors ?? 0) === 0;
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
+}
+
 /** The closing block of `nightshift run`: outcome, PR, usage, where the transcript is. */
 export function printSummary(s: SessionRow, now: number): void {
   const lines = [
@@ -92,7 +134,11 @@ export function registerRun(program: Command): void {
     .option("--json", "print only the finished session as JSON")
     .option("-v, --verbose", "show the prompt, full tool output, stderr and per-turn tokens")
     .action(async (name: string, opts: RunOptions, cmd: Command) => {
-      const session = await withProject(cmd, (p) => runRoutine(p, name, opts));
-      process.exitCode = session.state === "succeeded" ? 0 : 1;
+      const ok = await withProject(cmd, async (p) => {
+        const routine = loadRoutine(p.root, name);
+        if (!routine.workflow) return (await runRoutine(p, name, opts)).state === "succeeded";
+        return runBlueprint(p, routine, opts);
+      });
+      process.exitCode = ok ? 0 : 1;
     });
 }

@@ -4,13 +4,14 @@ import { type DeliveryAction, recordDelivery } from "../../store/deliveries.ts";
 import type { Database } from "../../store/schema.ts";
 import type { Clock } from "../../util/clock.ts";
 import { type DiffSummary, diffSummary } from "./diff-summary.ts";
-import { pushRefusal } from "./push-policy.ts";
+import { protectedPathsTouched, pushRefusal } from "./push-policy.ts";
 import { workspaceGit } from "./workspace-git.ts";
 
 /** The outcome of delivering one repository of a session. */
 export interface RepoDelivery {
   repo: string;
-  outcome: "no_changes" | "push_refused" | "pr_opened";
+  /** `pr_updated`: new commits pushed to an existing pull request's branch. */
+  outcome: "no_changes" | "push_refused" | "pr_opened" | "pr_updated";
   branch?: string;
   headSha?: string;
   prNumber?: number;
@@ -35,6 +36,10 @@ export interface DeliverOptions {
   authorName: string;
   authorEmail: string;
   issueNumber?: number;
+  /** Globs of paths no push may touch (`protected_paths`); checked on the session's own changes. */
+  protectedPaths: string[];
+  /** Continue this pull request: push to its branch (fast-forward only) instead of opening one. */
+  pullRequest?: { number: number };
   prTitle: string;
   prBody(diff: DiffSummary): string;
   onStep?(action: DeliveryAction, detail: { ref?: string; sha?: string; detail?: string }): Promise<void>;
@@ -45,8 +50,10 @@ export interface DeliverOptions {
  * 1. commits whatever the agent left uncommitted, with `Nightshift-Session:` and
  *    `Nightshift-Routine:` trailers;
  * 2. if the branch does not differ from the base, stops: no branch, no PR (`no_changes`);
- * 3. refuses to push a branch outside the routine's prefix (`push_refused`, recorded);
- * 4. pushes without force to the forge and opens a draft PR.
+ * 3. refuses to push a branch outside the routine's prefix, or a change touching a
+ *    protected path (`push_refused`, recorded);
+ * 4. pushes without force to the forge and opens a draft PR — or, for a session continuing
+ *    a pull request, pushes the new commits to its branch (`pr_updated`).
  * Every step goes into the delivery ledger.
  *
  * @throws {GitError | ForgeError} when pushing or opening the PR fails.
@@ -91,7 +98,15 @@ export async function deliverRepo(o: DeliverOptions): Promise<RepoDelivery> {
   const branch = await workspaceGit(o.clonePath, ["symbolic-ref", "--quiet", "--short", "HEAD"]).catch(
     () => o.sessionBranch,
   );
-  const refusal = pushRefusal(branch, o.branchPrefix);
+  const touched = protectedPathsTouched(
+    diff.files.map((f) => f.path),
+    o.protectedPaths,
+  );
+  const refusal =
+    pushRefusal(branch, o.branchPrefix) ??
+    (touched.length
+      ? `the change touches protected paths (${touched.slice(0, 5).join(", ")}${touched.length > 5 ? ", …" : ""}); protected_paths in .nightshift/config.yaml (${o.protectedPaths.join(", ")}) may only be changed by a human`
+      : undefined);
   if (refusal) {
     await step("push_refused", { ref: branch, sha: headSha, detail: refusal });
     return { repo: o.repo, outcome: "push_refused", branch, headSha, diff, reason: refusal };
@@ -105,6 +120,10 @@ export async function deliverRepo(o: DeliverOptions): Promise<RepoDelivery> {
     `HEAD:refs/heads/${branch}`,
   ]);
   await step("push", { ref: branch, sha: headSha });
+  if (o.pullRequest) {
+    await step("pr_updated", { ref: branch, sha: headSha, detail: `#${o.pullRequest.number}` });
+    return { repo: o.repo, outcome: "pr_updated", branch, headSha, prNumber: o.pullRequest.number, diff };
+  }
   const pr = await o.forge.createPullRequest(o.repo, {
     title: o.prTitle,
     body: o.prBody(diff),

@@ -1,3 +1,5 @@
+import picomatch from "picomatch";
+
 /**
  * Whether the runner may push to `branch` for a routine whose `branch_prefix` is `prefix`.
  * Only branches strictly under the prefix are allowed: never `main`, never a branch of
@@ -19,4 +21,17 @@ export function pushRefusal(branch: string, prefix: string): string | undefined 
     return `branch "${branch}" is not a valid git branch name`;
   }
   return undefined;
+}
+
+/**
+ * The changed paths a push may not carry: those matching a protected glob
+ * (`protected_paths` in `.nightshift/config.yaml`, default `.github/workflows/**` and
+ * `.ci/**`). Matching is picomatch with dotfiles included, on repository-relative paths.
+ *
+ * @returns the offending paths (empty when the push is allowed).
+ */
+export function protectedPathsTouched(paths: string[], globs: string[]): string[] {
+  if (globs.length === 0) return [];
+  const isProtected = picomatch(globs, { dot: true });
+  return paths.filter((p) => isProtected(p));
 }

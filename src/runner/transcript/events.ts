@@ -54,7 +54,21 @@ export type RunnerEvent =
   /** Something the reader must know, such as an agent running without its sandbox. */
   | { type: "warning"; message: string }
   /** The transcript reached its size limit: later non-lifecycle events were not stored. */
-  | { type: "transcript_limit"; message: string };
+  | { type: "transcript_limit"; message: string }
+  /**
+   * Items a workflow kept out of the prompt because their authors are not on
+   * `deque.allowed_authors`: what and whose, never their text.
+   */
+  | { type: "filtered"; items: { kind: string; number: number; id?: string | number; author: string }[] }
+  /** A deterministic step around the agent (the routine's test command): command, exit code, output tail. */
+  | {
+      type: "step";
+      name: string;
+      command: string;
+      exitCode: number | null;
+      output: string;
+      durationMs: number;
+    };
 
 /** Everything a transcript can hold. */
 export type TranscriptEvent = AgentEvent | RunnerEvent;

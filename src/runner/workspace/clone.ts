@@ -13,7 +13,7 @@ export const NO_PUSH_URL = "nightshift-pushes-for-the-agent.invalid:/refuse";
 
 /**
  * Clones `remoteUrl` into `dest` borrowing objects from `mirror` (`git clone --reference`),
- * checks out `base` and creates `branch` on it. The clone's push URL is a dead end, so a
+ * checks out `base` and creates `branch` on it (or checks out the existing `branch`). The clone's push URL is a dead end, so a
  * `git push` by the agent fails; delivery pushes with an explicit URL.
  *
  * @throws {GitError} when the base branch does not exist or git fails.
@@ -26,6 +26,8 @@ export async function cloneWorkspace(opts: {
   /** The base's commit, when already known (saves a git call). */
   baseSha?: string;
   branch: string;
+  /** Check out `branch` as it is on the remote (continuing a pull request) instead of creating it on `base`. */
+  existingBranch?: boolean;
 }): Promise<SessionClone> {
   await git(process.cwd(), [
     "clone",
@@ -35,11 +37,15 @@ export async function cloneWorkspace(opts: {
     "--reference",
     opts.mirror,
     "--branch",
-    opts.base,
+    opts.existingBranch ? opts.branch : opts.base,
     "--",
     opts.remoteUrl,
     opts.dest,
   ]);
+  if (opts.existingBranch) {
+    // The session starts from the branch's tip: its own changes are measured from there.
+    return { path: opts.dest, baseSha: await git(opts.dest, ["rev-parse", "HEAD"]), branch: opts.branch };
+  }
   await git(opts.dest, ["switch", "--quiet", "-c", opts.branch]);
   const baseSha = opts.baseSha ?? (await git(opts.dest, ["rev-parse", "HEAD"]));
   return { path: opts.dest, baseSha, branch: opts.branch };

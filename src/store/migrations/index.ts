@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from "kysely/migration";
 import * as initial from "./0001-initial.ts";
 import * as daemon from "./0002-daemon.ts";
+import * as forgeChecks from "./0003-forge-checks.ts";
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit one that has
@@ -9,6 +10,7 @@ import * as daemon from "./0002-daemon.ts";
 export const migrations: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-daemon": daemon,
+  "0003-forge-checks": forgeChecks,
 };
 
 /** Kysely provider over the in-code list (no directory scanning, so it works from any cwd). */

@@ -1,0 +1,164 @@
+import type { Routine } from "../../config/routine-schema.ts";
+import type { Workflow } from "../../config/workflow-schema.ts";
+import { type Issue, NIGHTSHIFT_AUTHOR, type PullRequest } from "../../forge/types.ts";
+import type { Project } from "../../runner/project.ts";
+import { runSession } from "../../runner/session.ts";
+import type { SessionRow } from "../../store/schema.ts";
+import { updateSession } from "../../store/sessions.ts";
+import { lastEventOfKind } from "../../store/transcript.ts";
+import type { BlueprintOptions } from "../blueprint.ts";
+import { readLedger } from "../ledger.ts";
+import { judgePrompt, parseVerdict, type Verdict } from "./rubric.ts";
+import { claimedFiles, judgeRules } from "./rules.ts";
+
+/** Marks nightshift's judge comments, so the next judge can tell whether it already said the same. */
+export const JUDGE_MARKER = "<!-- nightshift:judge -->";
+
+/** What the judge decided about one PR and what it did. */
+export interface JudgeOutcome {
+  verdict: Verdict;
+  /** `rules`: kept by the deterministic checks, no model asked; `model`: the judge session's verdict. */
+  by: "rules" | "model";
+  /** The judge's own session, when a model was asked. */
+  session?: SessionRow;
+}
+
+/**
+ * Judges a draft PR after a PR agent's session:
+ * 1. rule checks (src/workflows/judge/rules.ts) on fresh status: failing or pending checks,
+ *    conflicts, protected paths, claimed-but-absent files, back-pressure → `keep`, no model;
+ * 2. otherwise a separate agent session (the routine's agent, `workflow.judge.model` or the
+ *    routine's model, no tools, no delivery) with the fixed rubric; its last message must be a
+ *    JSON verdict (anything else is `keep`);
+ * 3. `promote` marks the PR ready for review; `close` closes it with the reasons and comments
+ *    on the issue with a link to the failed attempt, leaving the issue open; `keep` leaves a
+ *    note for the next PR agent unless the last judge note said the same.
+ *
+ * @throws {ForgeError} when the forge refuses an action.
+ */
+export async function runJudge(
+  project: Project,
+  routine: Routine,
+  workflow: Workflow,
+  p: { pr: PullRequest; issue?: Issue; agentSession: SessionRow; opts?: BlueprintOptions },
+): Promise<JudgeOutcome> {
+  const forge = project.forge;
+  const repo = p.pr.repo;
+  await forge.runPendingChecks?.(repo);
+  const [status] = await forge.listPullRequestStatuses(repo, { numbers: [p.pr.number] });
+  if (!status) {
+    const verdict: Verdict = { verdict: "keep", reasons: ["the pull request is no longer open"] };
+    return { verdict, by: "rules" };
+  }
+  const diff = await forge.pullRequestDiff(repo, p.pr.number);
+  const diffFiles = filesOfDiff(diff);
+  const ledger = await readLedger(forge, repo, routine.branch_prefix);
+  const summary = await lastAgentMessage(project, p.agentSession.id);
+  const reasons = judgeRules({
+    status,
+    diffFiles,
+    claimed: claimedFiles(summary),
+    protectedPaths: project.config.protected_paths,
+    readyCount: ledger.ready.length,
+    maxReady: project.config.deque.max_ready_prs,
+  });
+  if (reasons.length) {
+    const verdict: Verdict = { verdict: "keep", reasons };
+    await apply(project, p.pr, p.issue, verdict, undefined);
+    return { verdict, by: "rules" };
+  }
+  const judgeRoutine: Routine = {
+    ...routine,
+    ...(workflow.judge !== false && workflow.judge.model ? { model: workflow.judge.model } : {}),
+    allowed_tools: [],
+    max_turns: 1,
+  };
+  const o = p.opts ?? {};
+  const session = await runSession(project, {
+    routine: judgeRoutine,
+    trigger: "judge",
+    ...(o.signal ? { signal: o.signal } : {}),
+    ...(o.hostEnv ? { hostEnv: o.hostEnv } : {}),
+    ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+    onCreated: (id) => o.onCreated?.(id),
+    work: {
+      prompt: judgePrompt({ pr: p.pr, ...(p.issue ? { issue: p.issue } : {}), diff, checks: status.checks }),
+      deliver: false,
+      pullRequest: { number: p.pr.number, head: p.pr.head, headSha: status.headSha },
+    },
+  });
+  const verdict: Verdict =
+    session.state === "succeeded"
+      ? parseVerdict(await lastAgentMessage(project, session.id))
+      : {
+          verdict: "keep",
+          reasons: [`the judge session ${session.state}: ${session.reason ?? "no verdict"}`],
+        };
+  await apply(project, p.pr, p.issue, verdict, session.id);
+  await updateSession(project.store.db, session.id, {
+    task_outcome: `judged_${verdict.verdict}`,
+    pr_number: p.pr.number,
+  });
+  return { verdict, by: "model", session: { ...session, task_outcome: `judged_${verdict.verdict}` } };
+}
+
+async function apply(
+  project: Project,
+  pr: PullRequest,
+  issue: Issue | undefined,
+  verdict: Verdict,
+  judgeSession: string | undefined,
+): Promise<void> {
+  const forge = project.forge;
+  const repo = pr.repo;
+  const list = verdict.reasons.map((r) => `- ${r}`).join("\n");
+  const by = judgeSession ? ` (judge session \`${judgeSession}\`)` : " (rule checks)";
+  if (verdict.verdict === "promote") {
+    await forge.setDraft(repo, pr.number, false);
+    await forge.addComment(repo, pr.number, {
+      author: NIGHTSHIFT_AUTHOR,
+      body: `${JUDGE_MARKER}\n**Ready for review**${by}:\n${list}`,
+    });
+  } else if (verdict.verdict === "close") {
+    await forge.addComment(repo, pr.number, {
+      author: NIGHTSHIFT_AUTHOR,
+      body: `${JUDGE_MARKER}\n**Closed as misaligned**${by}:\n${list}${issue ? `\n\nThe issue #${issue.number} stays open for another attempt.` : ""}`,
+    });
+    await forge.closePullRequest(repo, pr.number);
+    if (issue) {
+      await forge.addComment(repo, issue.number, {
+        author: NIGHTSHIFT_AUTHOR,
+        body: `${JUDGE_MARKER}\nAn attempt at this issue, PR #${pr.number} (${pr.head}), was closed by the judge:\n${list}\n\nThe issue stays open; the next attempt will see this one.`,
+      });
+    }
+  } else {
+    const body = `${JUDGE_MARKER}\n**Kept as draft**${by}:\n${list}`;
+    const last = (await forge.listComments(repo, pr.number))
+      .filter((c) => c.body.startsWith(JUDGE_MARKER))
+      .at(-1);
+    if (!last || stripSession(last.body) !== stripSession(body)) {
+      await forge.addComment(repo, pr.number, { author: NIGHTSHIFT_AUTHOR, body });
+    }
+  }
+}
+
+/** The judge's note without the session id, to compare two notes' content. */
+function stripSession(body: string): string {
+  return body.replace(/ \(judge session `[^`]+`\)| \(rule checks\)/, "");
+}
+
+/** The paths a unified diff touches (both sides of renames). */
+export function filesOfDiff(diff: string): string[] {
+  const files = new Set<string>();
+  for (const m of diff.matchAll(/^diff --git a\/(.+?) b\/(.+)$/gm)) {
+    files.add(m[1]!);
+    files.add(m[2]!);
+  }
+  return [...files];
+}
+
+/** The agent's final message in a session's transcript (its `result` event's text). */
+async function lastAgentMessage(project: Project, sessionId: string): Promise<string> {
+  const ev = await lastEventOfKind<{ text?: string }>(project.store.db, sessionId, "result");
+  return ev?.data.text ?? "";
+}

@@ -1,0 +1,87 @@
+import type { Forge, PullRequest } from "../forge/types.ts";
+
+/**
+ * The deque's ledger, read from the forge itself so that it survives a lost store and agrees
+ * with what a human sees: which issue each nightshift pull request works on, which are open,
+ * draft or ready, and which earlier attempts were closed. Every artifact is tagged with the
+ * session id and the item number (branch `<prefix>issue-<n>-<session>`, title `[ns:<session>]`,
+ * commit trailers `Nightshift-Session:` / `Nightshift-Issue:`), so the ledger is a parse.
+ */
+
+/** The branch of an issue agent's session: `<prefix>issue-<n>-<session id>`. */
+export function issueBranch(prefix: string, issueNumber: number, sessionId: string): string {
+  return `${prefix}issue-${issueNumber}-${sessionId}`;
+}
+
+/** The issue number and session id in a branch made by {@link issueBranch}; `undefined` for other branches. */
+export function parseIssueBranch(
+  prefix: string,
+  branch: string,
+): { issue: number; sessionId: string } | undefined {
+  if (!branch.startsWith(prefix)) return undefined;
+  const m = /^issue-(\d+)-([A-Za-z0-9]+)$/.exec(branch.slice(prefix.length));
+  return m ? { issue: Number(m[1]), sessionId: m[2]! } : undefined;
+}
+
+/** The session id tagged in a PR title (`… [ns:<id>]`). */
+export function parseTitleTag(title: string): string | undefined {
+  return /\[ns:([A-Za-z0-9]+)\]\s*$/.exec(title)?.[1];
+}
+
+/** nightshift's pull requests in one repository, grouped the ways the deque asks. */
+export interface Ledger {
+  /** Open nightshift PRs per issue number (more than one would be a bug the ledger makes visible). */
+  openByIssue: Map<number, PullRequest[]>;
+  /** Closed, unmerged nightshift PRs per issue: earlier failed attempts, oldest first. */
+  failedByIssue: Map<number, PullRequest[]>;
+  /** Every open nightshift PR (head under the prefix). */
+  open: PullRequest[];
+  drafts: PullRequest[];
+  ready: PullRequest[];
+}
+
+/**
+ * Reads the ledger of `repo`: every pull request whose head branch is under `prefix` (all
+ * states, every page).
+ *
+ * @throws {ForgeError} when the forge cannot list pull requests.
+ */
+export async function readLedger(forge: Forge, repo: string, prefix: string): Promise<Ledger> {
+  const all = await forge.listPullRequests(repo, { state: "all" });
+  const ledger: Ledger = {
+    openByIssue: new Map(),
+    failedByIssue: new Map(),
+    open: [],
+    drafts: [],
+    ready: [],
+  };
+  for (const pr of all.sort((a, b) => a.number - b.number)) {
+    if (!pr.head.startsWith(prefix)) continue;
+    const tag = parseIssueBranch(prefix, pr.head);
+    if (pr.state === "open") {
+      ledger.open.push(pr);
+      (pr.draft ? ledger.drafts : ledger.ready).push(pr);
+      if (tag) push(ledger.openByIssue, tag.issue, pr);
+    } else if (pr.state === "closed" && tag) {
+      push(ledger.failedByIssue, tag.issue, pr);
+    }
+  }
+  return ledger;
+}
+
+/** The issue a nightshift PR works on, from its branch or its body's `Refs #n`. */
+export function issueOfPullRequest(prefix: string, pr: PullRequest): number | undefined {
+  return parseIssueBranch(prefix, pr.head)?.issue ?? refsIssue(pr.body);
+}
+
+/** The `Refs #n` line nightshift writes into a PR body (it never writes `Fixes`, so merging does not close the issue). */
+export function refsIssue(body: string): number | undefined {
+  const m = /^Refs #(\d+)\b/m.exec(body);
+  return m ? Number(m[1]) : undefined;
+}
+
+function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}

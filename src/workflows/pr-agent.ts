@@ -1,0 +1,159 @@
+import type { Routine } from "../config/routine-schema.ts";
+import type { Workflow } from "../config/workflow-schema.ts";
+import type { Issue, PullRequest, PullRequestStatus } from "../forge/types.ts";
+import type { Project } from "../runner/project.ts";
+import { runSession } from "../runner/session.ts";
+import type { SessionRow } from "../store/schema.ts";
+import { itemAttempts } from "../store/sessions.ts";
+import type { BlueprintOptions, BlueprintResult, Skip } from "./blueprint.ts";
+import { commentsSection, failingChecksSection, mergeSection, reviewSection } from "./context.ts";
+import { runJudge } from "./judge/judge.ts";
+import { failingChecks } from "./judge/rules.ts";
+import { issueOfPullRequest, readLedger } from "./ledger.ts";
+import { AuthorAllowlist, filterByAuthor, type FilteredRecord, selectItems } from "./select/index.ts";
+
+/**
+ * The PR agent blueprint: for each selected nightshift draft PR,
+ * 1. gather the evidence: failing checks (with their output where the forge gives it),
+ *    unresolved review threads and PR comments from allowlisted authors (and nightshift's own
+ *    guard and judge notes), conflicts with the base;
+ * 2. one session on the PR's own branch: the agent fixes what the evidence shows; the runner
+ *    pushes the new commits to the same branch, fast-forward only;
+ * 3. the judge (src/workflows/judge/judge.ts) decides promote, keep or close.
+ * Only PRs whose head branch is under the routine's `branch_prefix` are candidates: a PR
+ * agent never pushes to a human's branch.
+ */
+export async function runPrAgent(
+  project: Project,
+  routine: Routine,
+  workflow: Workflow,
+  opts: BlueprintOptions = {},
+): Promise<BlueprintResult> {
+  const repo = project.repoName;
+  const forge = project.forge;
+  const skipped: Skip[] = [];
+  const ledger = await readLedger(forge, repo, routine.branch_prefix);
+  const allowlist = new AuthorAllowlist(project.config.deque.allowed_authors);
+  await forge.runPendingChecks?.(repo);
+  const statuses = new Map(
+    (await forge.listPullRequestStatuses(repo, { numbers: ledger.drafts.map((p) => p.number) })).map((s) => [
+      s.number,
+      s,
+    ]),
+  );
+  // A nightshift PR's own author is nightshift's forge identity: its notes are trusted.
+  const candidates: (PullRequest & { additions?: number; deletions?: number })[] = ledger.drafts.map((pr) => {
+    const s = statuses.get(pr.number);
+    return s ? { ...pr, additions: s.additions, deletions: s.deletions } : pr;
+  });
+  const attempts = await itemAttempts(project.store.db, { routines: [routine.name] });
+  const picked = selectItems(candidates, {
+    strategy: workflow.select.strategy,
+    limit: workflow.select.limit,
+    labels: workflow.select.labels,
+    ...(workflow.select.authors ? { authors: workflow.select.authors } : {}),
+    ...(opts.random ? { random: opts.random } : {}),
+    rotation: {
+      attempts: attempts.map((a) => ({ ...a, repo: a.repo || repo })),
+      now: project.clock.now(),
+      cooldownMs: workflow.select.cooldown,
+    },
+  });
+  for (const s of picked.skipped) skipped.push({ number: s.item.number, reason: s.reason });
+
+  const sessions: SessionRow[] = [];
+  const filteredAll: FilteredRecord[] = [];
+  const judgements: NonNullable<BlueprintResult["judgements"]> = [];
+  for (const pr of picked.selected) {
+    if (opts.signal?.aborted) break;
+    const status = statuses.get(pr.number);
+    if (!status) {
+      skipped.push({ number: pr.number, reason: "the forge reported no status for it" });
+      continue;
+    }
+    const trusted = new AuthorAllowlist([...allowlist.logins, pr.author]);
+    const comments = filterByAuthor(await forge.listComments(repo, pr.number), trusted, "comment");
+    const threads = await forge.listReviewThreads(repo, pr.number);
+    const filtered: FilteredRecord[] = [...comments.filtered];
+    const keptThreads = threads.map((t) => {
+      const f = filterByAuthor(
+        t.comments.map((c) => ({ ...c, number: pr.number })),
+        trusted,
+        "review_comment",
+      );
+      filtered.push(...f.filtered);
+      return { ...t, comments: f.kept };
+    });
+    filteredAll.push(...filtered);
+    const issueNumber = issueOfPullRequest(routine.branch_prefix, pr);
+    const issue =
+      issueNumber !== undefined ? await allowedIssue(project, repo, issueNumber, allowlist) : undefined;
+    const failing = failingChecks(status.checks);
+    const session = await runSession(project, {
+      routine,
+      ...(issue ? { issue } : {}),
+      trigger: opts.trigger ?? "manual",
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.hostEnv ? { hostEnv: opts.hostEnv } : {}),
+      ...(opts.onEvent ? { onEvent: opts.onEvent } : {}),
+      ...(opts.text ? { text: opts.text } : {}),
+      onCreated: (id) => opts.onCreated?.(id),
+      work: {
+        itemNumber: pr.number,
+        pullRequest: { number: pr.number, head: pr.head, headSha: status.headSha },
+        promptSections: [
+          `## Pull request #${pr.number}: ${pr.title}\n\nYou are continuing this draft pull request on its branch \`${pr.head}\`. Make it ready for review: fix what is listed below, keep the change focused on the issue.`,
+          failingChecksSection(failing),
+          mergeSection(status),
+          reviewSection(keptThreads),
+          commentsSection(`Discussion on PR #${pr.number}`, comments.kept),
+        ].filter((s): s is string => !!s),
+        filtered,
+        ...(workflow.test_command ? { testCommand: workflow.test_command } : {}),
+        selfReview: workflow.self_review,
+      },
+    });
+    sessions.push(session);
+    if (session.state !== "succeeded" || workflow.judge === false) continue;
+    const judged = await runJudge(project, routine, workflow, {
+      pr,
+      ...(issue ? { issue } : {}),
+      agentSession: session,
+      opts,
+    });
+    if (judged.session) sessions.push(judged.session);
+    judgements.push({ number: pr.number, by: judged.by, ...judged.verdict });
+  }
+  return {
+    sessions,
+    skipped,
+    filtered: filteredAll,
+    judgements,
+    ...(picked.overLimit ? { note: `${picked.overLimit} more drafts wait for the next run` } : {}),
+  };
+}
+
+/** The PR's issue, when its author is allowlisted; otherwise its text never reaches a prompt. */
+async function allowedIssue(
+  project: Project,
+  repo: string,
+  number: number,
+  allowlist: AuthorAllowlist,
+): Promise<Issue | undefined> {
+  try {
+    const issue = await project.forge.getIssue(repo, number);
+    return allowlist.has(issue.author) ? issue : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Re-reads one PR's status after a push (checks and mergeability change). */
+export async function freshStatus(
+  project: Project,
+  repo: string,
+  number: number,
+): Promise<PullRequestStatus | undefined> {
+  const [s] = await project.forge.listPullRequestStatuses(repo, { numbers: [number] });
+  return s;
+}
