@@ -76,6 +76,10 @@ export function formatEvent(ev: TranscriptEvent, opts: { verbose?: boolean } = {
       return pc.yellow(`! ${ev.message}`);
     case "transcript_limit":
       return pc.yellow(`── ${ev.message}`);
+    case "setup":
+      return pc.dim(
+        `── setup ${ev.phase}${ev.cached ? " (cached)" : ""}${ev.exitCode != null ? ` exit ${ev.exitCode}` : ""}${ev.durationMs != null ? ` ${ev.durationMs} ms` : ""}${ev.detail ? `: ${ev.detail}` : ""}`,
+      );
     case "filtered":
       return pc.yellow(
         `── kept out of the prompt (author not allowlisted): ${ev.items.map((i) => `${i.kind} #${i.number} by ${i.author}`).join(", ")}`,

@@ -66,7 +66,7 @@ export const EnvironmentSchema = z
      * track, and what it writes to HOME — is cached by the hash of this environment, the script
      * and the lockfiles at the base commit; later sessions with the same hash restore it instead.
      */
-    setup: z.string().trim().min(1).optional(),
+    setup: z.string().trim().min(1, "must be a shell script; leave setup out for none").optional(),
     /** Globs (picomatch; a pattern without `/` matches at any depth) of the files whose content keys the setup cache. */
     setup_cache_files: z.array(z.string().min(1)).min(1).optional(),
     /**

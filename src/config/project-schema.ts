@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
-import { EnvironmentSchema } from "./environment-schema.ts";
+import { EnvironmentSchema, MCP_SERVER_NAME, McpServerSchema } from "./environment-schema.ts";
 import { DEFAULT_PROTECTED_PATHS, DequeSchema } from "./workflow-schema.ts";
 
 /**
@@ -135,6 +135,13 @@ export const ProjectConfigSchema = z
       .default({}),
     /** A `KEY=value` file (outside the repository) that `from_secrets` values are read from. */
     secrets_file: z.string().min(1).optional(),
+    /**
+     * MCP servers routines may use (`mcp_servers: [names]` in a routine), in the `.mcp.json`
+     * shape: `{command, args?, env?}` or `{type: http|sse, url, headers?}`.
+     */
+    mcp_servers: z
+      .record(z.string().regex(MCP_SERVER_NAME, "must be letters, digits, '-' or '_'"), McpServerSchema)
+      .default({}),
     /** `nightshift serve`: where it listens and how much it runs at once. */
     server: z
       .object({

@@ -148,6 +148,8 @@ export const RoutineFrontMatterSchema = z
     max_turns: z.number().int().positive().max(10_000).optional(),
     allowed_tools: z.array(z.string().min(1)).optional(),
     environment: z.string().regex(NAME_RE).default("default"),
+    /** MCP servers of `.nightshift/config.yaml` this routine's agent gets (none unless listed). */
+    mcp_servers: z.array(z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be an MCP server name")).optional(),
     enabled: z.boolean().default(true),
     overlap: z.enum(OVERLAP_POLICIES).default("forbid"),
     /** With `overlap: allow`, at most this many sessions of the routine at once (0: no limit). */

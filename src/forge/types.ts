@@ -188,6 +188,12 @@ export interface Forge {
    * that have no result yet. GitHub runs its own checks, so its adapter has none.
    */
   runPendingChecks?(repo: string): Promise<unknown>;
+  /**
+   * Environment variables that let git fetch from and push to this forge (GitHub: an
+   * `http.extraHeader` with the token, as git environment config). Used by the runner only,
+   * outside the sandbox; never given to an agent.
+   */
+  gitEnv?(): Promise<Record<string, string>>;
 }
 
 /**

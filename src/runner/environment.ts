@@ -2,7 +2,12 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { parseEnv } from "node:util";
-import { DEFAULT_ENVIRONMENT, type Environment, REGISTRY_DOMAINS } from "../config/environment-schema.ts";
+import {
+  DEFAULT_ENVIRONMENT,
+  DEFAULT_SETUP_CACHE_FILES,
+  type Environment,
+  REGISTRY_DOMAINS,
+} from "../config/environment-schema.ts";
 import type { Routine } from "../config/routine-schema.ts";
 import type { Project } from "./project.ts";
 
@@ -14,6 +19,17 @@ export interface ResolvedEnvironment {
   /** Extra variables for the agent, values resolved. They are secrets: redact them. */
   env: Record<string, string>;
   sandbox: "on" | "none";
+  /** The setup script (bash), when the environment has one. */
+  setup?: string;
+  /** Globs of the files whose content keys the setup cache (the defaults when none are configured). */
+  setupCacheFiles: string[];
+  /** Memory limit of the agent and the setup script, in bytes. */
+  memoryBytes?: number;
+  /**
+   * The environment as configured, without secret values (variables name their source, not
+   * their value): part of the setup cache's hash.
+   */
+  definition: Environment;
 }
 
 /** An environment that cannot be set up: unknown name, missing variable, unreadable secrets file. */
@@ -43,13 +59,49 @@ export function resolveEnvironment(
     );
   }
   const envDef: Environment = defined ?? DEFAULT_ENVIRONMENT;
+  const env = resolveValues(project, hostEnv, envDef.env, `environment "${name}"`);
+  const network =
+    envDef.network === "registries"
+      ? [...REGISTRY_DOMAINS]
+      : envDef.network === "none" || envDef.network === "full"
+        ? envDef.network
+        : [...envDef.network];
+  return {
+    name,
+    network,
+    env,
+    sandbox: envDef.sandbox,
+    ...(envDef.setup ? { setup: envDef.setup } : {}),
+    setupCacheFiles: [...(envDef.setup_cache_files ?? DEFAULT_SETUP_CACHE_FILES)],
+    ...(envDef.memory ? { memoryBytes: envDef.memory } : {}),
+    definition: envDef,
+  };
+}
+
+/** Where a value comes from: a host variable or a key of the project's secrets file. */
+export type ValueSource = { from_env: string } | { from_secrets: string };
+
+/**
+ * Resolves `{from_env}` / `{from_secrets}` values (an environment's `env`, an MCP server's
+ * `env` or headers): from the host environment, or the project's `secrets_file` (a `KEY=value`
+ * file read with Node's `util.parseEnv`, only when a value needs it).
+ *
+ * @param owner - what the values belong to, for messages: `environment "deploy"`, `MCP server "docs"`.
+ * @throws {EnvironmentError} naming the missing variable or key and where to set it.
+ */
+export function resolveValues(
+  project: Project,
+  hostEnv: NodeJS.ProcessEnv,
+  sources: Record<string, ValueSource>,
+  owner: string,
+): Record<string, string> {
   let secrets: Record<string, string | undefined> | undefined;
   const readSecrets = () => {
     if (secrets) return secrets;
     const file = project.config.secrets_file;
     if (!file) {
       throw new EnvironmentError(
-        `environment "${name}" takes a value from_secrets, but .nightshift/config.yaml sets no secrets_file (a KEY=value file kept outside the repository)`,
+        `${owner} takes a value from_secrets, but .nightshift/config.yaml sets no secrets_file (a KEY=value file kept outside the repository)`,
       );
     }
     const path = file.startsWith("~/")
@@ -64,23 +116,17 @@ export function resolveEnvironment(
     }
     return secrets;
   };
-  const env: Record<string, string> = {};
-  for (const [key, source] of Object.entries(envDef.env)) {
+  const out: Record<string, string> = {};
+  for (const [key, source] of Object.entries(sources)) {
     const value = "from_env" in source ? hostEnv[source.from_env] : readSecrets()[source.from_secrets];
     if (value === undefined || value === "") {
       throw new EnvironmentError(
         "from_env" in source
-          ? `environment "${name}" needs ${key} from the host variable ${source.from_env}, which is not set`
-          : `environment "${name}" needs ${key} from "${source.from_secrets}" in the secrets file, which has no such key`,
+          ? `${owner} needs ${key} from the host variable ${source.from_env}, which is not set`
+          : `${owner} needs ${key} from "${source.from_secrets}" in the secrets file, which has no such key`,
       );
     }
-    env[key] = value;
+    out[key] = value;
   }
-  const network =
-    envDef.network === "registries"
-      ? [...REGISTRY_DOMAINS]
-      : envDef.network === "none" || envDef.network === "full"
-        ? envDef.network
-        : [...envDef.network];
-  return { name, network, env, sandbox: envDef.sandbox };
+  return out;
 }

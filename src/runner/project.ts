@@ -2,7 +2,9 @@ import { mkdirSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { loadProjectConfig, loadRoutines } from "../config/load.ts";
 import type { ProjectConfig } from "../config/project-schema.ts";
-import { LocalForge } from "../forge/local/local-forge.ts";
+import type { GithubThrottleOptions } from "../forge/github/client.ts";
+import { createForge } from "../forge/index.ts";
+import type { Forge } from "../forge/types.ts";
 import { openStore, type Store } from "../store/db.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { recoverInterruptedSessions } from "./recovery.ts";
@@ -15,9 +17,9 @@ export interface Project {
   /** Absolute state folder: store, mirrors, sessions, local forge. */
   stateDir: string;
   store: Store;
-  forge: LocalForge;
+  forge: Forge;
   clock: Clock;
-  /** Forge name of the project's own repository (`.`). */
+  /** Forge name of the project's own repository (`.`): its folder name locally, `owner/name` on GitHub. */
   repoName: string;
   close(): Promise<void>;
 }
@@ -29,27 +31,37 @@ export interface Project {
  *
  * @throws {ConfigErrors} when config.yaml is invalid.
  */
-export async function openProject(root: string, opts: { clock?: Clock } = {}): Promise<Project> {
+export async function openProject(
+  root: string,
+  opts: {
+    clock?: Clock;
+    /** Where the GitHub token variable is read; default `process.env`. */
+    env?: Record<string, string | undefined>;
+    /** Throttling overrides for the GitHub client (tests against a fake GitHub). */
+    githubThrottle?: GithubThrottleOptions;
+  } = {},
+): Promise<Project> {
   const absRoot = resolve(root);
   const config = loadProjectConfig(absRoot);
   const clock = opts.clock ?? systemClock;
   const stateDir = isAbsolute(config.state_dir) ? config.state_dir : join(absRoot, config.state_dir);
   mkdirSync(stateDir, { recursive: true });
   const store = await openStore(join(stateDir, "nightshift.db"));
-  const repoName = repoNameFor(absRoot);
+  const repoName = config.forge.type === "github" ? config.forge.repo : repoNameFor(absRoot);
   const sources = new Map([[repoName, { name: repoName, path: absRoot }]]);
   for (const routine of loadRoutines(absRoot).routines) {
-    for (const r of resolveRepos(absRoot, routine.repos)) if (!sources.has(r.name)) sources.set(r.name, r);
+    for (const r of resolveRepos(absRoot, routine.repos, repoName))
+      if (!sources.has(r.name)) sources.set(r.name, r);
   }
-  const forge = new LocalForge({
+  const forge = createForge(config.forge, {
+    root: absRoot,
+    clock,
     db: store.db,
     dir: join(stateDir, "forge"),
     sources: [...sources.values()],
-    clock,
-    ...(config.forge.type === "local" && config.forge.ci
-      ? { ci: config.forge.ci, ciTimeoutMs: config.forge.ci_timeout }
-      : {}),
     identity: { name: config.git.author_name, email: config.git.author_email },
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.githubThrottle ? { githubThrottle: opts.githubThrottle } : {}),
   });
   await recoverInterruptedSessions(store.db, clock.now());
   return { root: absRoot, config, stateDir, store, forge, clock, repoName, close: () => store.close() };

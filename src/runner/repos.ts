@@ -21,11 +21,16 @@ export function repoNameFor(path: string): string {
   );
 }
 
-/** Resolves a routine's `repos` against the project root (`.` is the project's own repository). */
-export function resolveRepos(root: string, refs: readonly RepoRef[]): ResolvedRepo[] {
+/**
+ * Resolves a routine's `repos` against the project root (`.` is the project's own
+ * repository, named `selfName` on the forge when given — GitHub's `owner/name`).
+ */
+export function resolveRepos(root: string, refs: readonly RepoRef[], selfName?: string): ResolvedRepo[] {
+  const absRoot = resolve(root);
   return refs.map((ref) => {
     const r = typeof ref === "string" ? { path: ref } : ref;
     const path = isAbsolute(r.path) ? r.path : resolve(root, r.path);
-    return { name: r.name ?? repoNameFor(path), path, ...(r.base ? { base: r.base } : {}) };
+    const name = r.name ?? (selfName && path === absRoot ? selfName : repoNameFor(path));
+    return { name, path, ...(r.base ? { base: r.base } : {}) };
   });
 }

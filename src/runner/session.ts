@@ -20,6 +20,9 @@ import type { SandboxPolicy } from "./sandbox/policy.ts";
 import { modelAccess, sessionSandboxPolicy } from "./sandbox/session-policy.ts";
 import { SANDBOX_DISABLED_WARNING, wrapInvocation } from "./sandbox/wrap.ts";
 import { resolveRepos } from "./repos.ts";
+import { resolveMcpServers, type SessionMcp } from "./mcp/servers.ts";
+import { memoryLimitWarning } from "./sandbox/memory.ts";
+import { prepareSetup } from "./setup/index.ts";
 import type { AgentEvent } from "./transcript/events.ts";
 import { TranscriptRecorder, type TranscriptListener } from "./transcript/recorder.ts";
 import { UsageMeter } from "./transcript/usage.ts";
@@ -123,13 +126,15 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     if (credentialProblem)
       return await finish({ state: "failed", infra: "missing_credentials", reason: credentialProblem });
     let environment: ResolvedEnvironment;
+    let mcp: SessionMcp;
     try {
       environment = resolveEnvironment(project, routine, hostEnv);
+      mcp = resolveMcpServers(project, routine, hostEnv, environment.sandbox === "on");
     } catch (err) {
       if (!(err instanceof EnvironmentError)) throw err;
       return await finish({ state: "failed", infra: "environment_error", reason: err.message });
     }
-    transcript.redactor.add(Object.values(environment.env));
+    transcript.redactor.add([...Object.values(environment.env), ...mcp.secrets]);
     if (work.filtered?.length) await transcript.record({ type: "filtered", items: work.filtered });
 
     // Workspace: mirror, clone --reference, session branch.
@@ -143,7 +148,8 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       : work.branch
         ? work.branch(id)
         : `${routine.branch_prefix}${routine.name}-${id}`;
-    const repos = resolveRepos(project.root, routine.repos);
+    const repos = resolveRepos(project.root, routine.repos, project.repoName);
+    const gitEnv = await project.forge.gitEnv?.();
     const clones: { name: string; path: string; baseSha: string; baseBranch: string; remoteUrl: string }[] =
       [];
     try {
@@ -160,6 +166,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
             : forgeRepo.defaultBranchSha
               ? { ref: `refs/heads/${forgeRepo.defaultBranch}`, sha: forgeRepo.defaultBranchSha }
               : undefined,
+          gitEnv,
         );
         const dest = join(sessionDir, "workspace", repo.name);
         const clone = await cloneWorkspace({
@@ -209,7 +216,15 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       });
     const cwd = clones.length === 1 ? primary.path : join(sessionDir, "workspace");
     let agentHostEnv = hostEnv;
-    let policy: SandboxPolicy = { mode: "none", workspace: cwd, home, tmp, allowedDomains: [], denyRead: [] };
+    let policy: SandboxPolicy = {
+      mode: "none",
+      workspace: cwd,
+      home,
+      tmp,
+      allowedDomains: [],
+      denyRead: [],
+      ...(environment.memoryBytes ? { memoryBytes: environment.memoryBytes } : {}),
+    };
     if (environment.sandbox === "on") {
       const available = await sandboxAvailable();
       if (!available.ok)
@@ -223,7 +238,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
           workspace: join(sessionDir, "workspace"),
           home,
           tmp,
-          modelAllow: access.allow,
+          modelAllow: [...access.allow, ...mcp.allow],
         });
       } catch (err) {
         return await finish({ state: "failed", infra: "environment_error", reason: (err as Error).message });
@@ -231,6 +246,26 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     } else {
       await transcript.record({ type: "warning", message: SANDBOX_DISABLED_WARNING });
     }
+    const memoryWarning = await memoryLimitWarning(environment.memoryBytes);
+    if (memoryWarning) await transcript.record({ type: "warning", message: memoryWarning });
+    // The environment's setup script: restored from its cache, or run (src/runner/setup/).
+    const setupFailed = await prepareSetup({
+      stateDir: project.stateDir,
+      environment,
+      routine,
+      sessionId: id,
+      repos: clones,
+      cwd,
+      home,
+      tmp,
+      policy,
+      hostEnv,
+      clock,
+      timeoutMs: routine.timeout,
+      ...(req.signal ? { signal: req.signal } : {}),
+      record: (ev) => transcript.record(ev),
+    });
+    if (setupFailed) return await finish(setupFailed);
     const usage = new UsageMeter();
     let result: Extract<AgentEvent, { type: "result" }> | undefined;
     const commands: { id: string; command: string; failed: boolean }[] = [];
@@ -250,6 +285,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
         sessionId: id,
         hostEnv: agentHostEnv,
         extraEnv: environment.env,
+        mcpServers: mcp.servers,
       });
       if (req.signal?.aborted) {
         return { state: "cancelled", infra: "cancelled", reason: "cancelled before the agent started" };
@@ -399,6 +435,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
             authorEmail: project.config.git.author_email,
             ...(req.issue ? { issueNumber: req.issue.number } : {}),
             protectedPaths: project.config.protected_paths,
+            ...(gitEnv ? { gitEnv } : {}),
             ...(work.pullRequest && c === primary
               ? { pullRequest: { number: work.pullRequest.number } }
               : {}),
@@ -513,7 +550,8 @@ function sessionRedactor(project: Project, hostEnv: NodeJS.ProcessEnv): Redactor
       (n): n is string => !!n,
     );
   });
-  const names = [...project.config.redact_env, ...hooks];
+  const forgeToken = project.config.forge.type === "github" ? [project.config.forge.token_env] : [];
+  const names = [...project.config.redact_env, ...hooks, ...forgeToken];
   return redactorFromEnv(hostEnv, names);
 }
 

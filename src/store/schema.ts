@@ -19,6 +19,16 @@ export interface Database {
   api_tokens: ApiTokensTable;
   webhook_deliveries: WebhookDeliveriesTable;
   schedule_cursors: ScheduleCursorsTable;
+  work_claims: WorkClaimsTable;
+}
+
+/** An item a deque session is working on now (see store/work-claims.ts). Times are ms. */
+export interface WorkClaimsTable {
+  repo: string;
+  number: number;
+  routine: string;
+  claimed_at: number;
+  expires_at: number;
 }
 
 /** Lifecycle states of a session, in order; the last four are terminal. */

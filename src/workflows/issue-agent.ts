@@ -6,7 +6,8 @@ import { runSession } from "../runner/session.ts";
 import type { SessionRow } from "../store/schema.ts";
 import { itemAttempts } from "../store/sessions.ts";
 import { commentsSection, earlierAttemptsSection } from "./context.ts";
-import { issueBranch, readLedger } from "./ledger.ts";
+import { withClaim } from "./claims.ts";
+import { issueBranch, parseIssueBranch, readLedger } from "./ledger.ts";
 import type { BlueprintOptions, BlueprintResult, Skip } from "./blueprint.ts";
 import { AuthorAllowlist, filterByAuthor, type FilteredRecord, selectItems } from "./select/index.ts";
 
@@ -74,6 +75,25 @@ export async function runIssueAgent(
   const sessions: SessionRow[] = [];
   for (const issue of picked.selected) {
     if (opts.signal?.aborted) break;
+    const claimed = await withClaim(project, routine, repo, issue.number, async () => {
+      // Another routine may have opened a PR for it since the ledger was read.
+      const open = (await forge.listPullRequests(repo, { state: "open" })).find(
+        (p) => parseIssueBranch(routine.branch_prefix, p.head)?.issue === issue.number,
+      );
+      if (open) return `already has open PR #${open.number} (opened while this run was selecting)`;
+      sessions.push(await runOne(issue));
+      return undefined;
+    });
+    if (claimed) skipped.push({ number: issue.number, reason: claimed });
+  }
+  return {
+    sessions,
+    skipped,
+    filtered,
+    ...(picked.overLimit ? { note: `${picked.overLimit} more eligible issues wait for the next run` } : {}),
+  };
+
+  async function runOne(issue: Issue): Promise<SessionRow> {
     const comments = filterByAuthor(await forge.listComments(repo, issue.number), allowlist, "comment");
     const attemptsOnIssue = [];
     for (const pr of ledger.failedByIssue.get(issue.number) ?? []) {
@@ -85,7 +105,7 @@ export async function runIssueAgent(
       attemptsOnIssue.push({ pr, notes: notes.kept });
     }
     const sessionFiltered: FilteredRecord[] = [...comments.filtered];
-    const session = await runSession(project, {
+    return runSession(project, {
       routine,
       issue,
       trigger: opts.trigger ?? "manual",
@@ -106,12 +126,5 @@ export async function runIssueAgent(
         selfReview: workflow.self_review,
       },
     });
-    sessions.push(session);
   }
-  return {
-    sessions,
-    skipped,
-    filtered,
-    ...(picked.overLimit ? { note: `${picked.overLimit} more eligible issues wait for the next run` } : {}),
-  };
 }

@@ -1,13 +1,21 @@
 import type { Routine } from "../config/routine-schema.ts";
 import type { Workflow } from "../config/workflow-schema.ts";
-import type { Issue, PullRequest, PullRequestStatus } from "../forge/types.ts";
+import type {
+  CheckResult,
+  Comment,
+  Issue,
+  PullRequest,
+  PullRequestStatus,
+  ReviewThread,
+} from "../forge/types.ts";
 import type { Project } from "../runner/project.ts";
 import { runSession } from "../runner/session.ts";
 import type { SessionRow } from "../store/schema.ts";
 import { itemAttempts } from "../store/sessions.ts";
 import type { BlueprintOptions, BlueprintResult, Skip } from "./blueprint.ts";
 import { commentsSection, failingChecksSection, mergeSection, reviewSection } from "./context.ts";
-import { runJudge } from "./judge/judge.ts";
+import { withClaim } from "./claims.ts";
+import { lastJudgedHead, runJudge } from "./judge/judge.ts";
 import { failingChecks } from "./judge/rules.ts";
 import { issueOfPullRequest, readLedger } from "./ledger.ts";
 import { AuthorAllowlist, filterByAuthor, type FilteredRecord, selectItems } from "./select/index.ts";
@@ -89,7 +97,88 @@ export async function runPrAgent(
     const issue =
       issueNumber !== undefined ? await allowedIssue(project, repo, issueNumber, allowlist) : undefined;
     const failing = failingChecks(status.checks);
-    const session = await runSession(project, {
+    const pending = status.checks.filter((c) => c.status !== "completed");
+    if (pending.length) {
+      skipped.push({
+        number: pr.number,
+        reason: `checks still running (${pending.map((c) => c.name).join(", ")}); the next run takes it`,
+      });
+      continue;
+    }
+    if (status.mergeable === null) {
+      skipped.push({ number: pr.number, reason: "the forge is still computing mergeability" });
+      continue;
+    }
+    const openThreads = keptThreads.filter((t) => !t.resolved && t.comments.length > 0);
+    const lastNote = Math.max(
+      0,
+      ...comments.kept.filter((c) => c.author === pr.author).map((c) => c.createdAt),
+    );
+    const newRequests = comments.kept.filter((c) => c.author !== pr.author && c.createdAt > lastNote);
+    // Nothing to fix: no agent session, straight to the judge — unless it already judged this head.
+    const evidence =
+      failing.length > 0 || openThreads.length > 0 || status.mergeable === false || newRequests.length > 0;
+    if (!evidence && lastJudgedHead(comments.kept.filter((c) => c.author === pr.author)) === status.headSha) {
+      skipped.push({
+        number: pr.number,
+        reason: "the judge already kept it at this head; waiting for new commits, checks or comments",
+      });
+      continue;
+    }
+    const busy = await withClaim(project, routine, repo, pr.number, async () => {
+      await work(
+        pr,
+        status,
+        issue,
+        evidence ? { failing, comments: newRequests, threads: openThreads } : undefined,
+        filtered,
+      );
+      return undefined;
+    });
+    if (busy) skipped.push({ number: pr.number, reason: busy });
+  }
+  return {
+    sessions,
+    skipped,
+    filtered: filteredAll,
+    judgements,
+    ...(picked.overLimit ? { note: `${picked.overLimit} more drafts wait for the next run` } : {}),
+  };
+
+  /**
+   * One PR: an agent session when there is something to fix (`todo`), then the judge. The
+   * judge also runs alone for a draft with nothing left to fix, so finished work is promoted
+   * without spending an agent session.
+   */
+  async function work(
+    pr: PullRequest,
+    status: PullRequestStatus,
+    issue: Issue | undefined,
+    todo: { failing: CheckResult[]; comments: Comment[]; threads: ReviewThread[] } | undefined,
+    filtered: FilteredRecord[],
+  ): Promise<void> {
+    const session = todo ? await fix(pr, status, issue, todo, filtered) : undefined;
+    if (session) sessions.push(session);
+    if ((session && session.state !== "succeeded") || workflow.judge === false) return;
+    const judged = await runJudge(project, routine, workflow, {
+      pr,
+      ...(issue ? { issue } : {}),
+      ...(session ? { agentSession: session } : {}),
+      opts,
+    });
+    if (judged.session) sessions.push(judged.session);
+    judgements.push({ number: pr.number, by: judged.by, ...judged.verdict });
+  }
+
+  /** The PR agent's session on the PR's branch, given what is to fix. */
+  function fix(
+    pr: PullRequest,
+    status: PullRequestStatus,
+    issue: Issue | undefined,
+    todo: { failing: CheckResult[]; comments: Comment[]; threads: ReviewThread[] },
+    filtered: FilteredRecord[],
+  ): Promise<SessionRow> {
+    return runSession(project, {
       routine,
       ...(issue ? { issue } : {}),
       trigger: opts.trigger ?? "manual",
@@ -103,34 +192,17 @@ export async function runPrAgent(
         pullRequest: { number: pr.number, head: pr.head, headSha: status.headSha },
         promptSections: [
           `## Pull request #${pr.number}: ${pr.title}\n\nYou are continuing this draft pull request on its branch \`${pr.head}\`. Make it ready for review: fix what is listed below, keep the change focused on the issue.`,
-          failingChecksSection(failing),
+          failingChecksSection(todo.failing),
           mergeSection(status),
-          reviewSection(keptThreads),
-          commentsSection(`Discussion on PR #${pr.number}`, comments.kept),
+          reviewSection(todo.threads),
+          commentsSection(`New comments on PR #${pr.number}`, todo.comments),
         ].filter((s): s is string => !!s),
         filtered,
         ...(workflow.test_command ? { testCommand: workflow.test_command } : {}),
         selfReview: workflow.self_review,
       },
     });
-    sessions.push(session);
-    if (session.state !== "succeeded" || workflow.judge === false) continue;
-    const judged = await runJudge(project, routine, workflow, {
-      pr,
-      ...(issue ? { issue } : {}),
-      agentSession: session,
-      opts,
-    });
-    if (judged.session) sessions.push(judged.session);
-    judgements.push({ number: pr.number, by: judged.by, ...judged.verdict });
   }
-  return {
-    sessions,
-    skipped,
-    filtered: filteredAll,
-    judgements,
-    ...(picked.overLimit ? { note: `${picked.overLimit} more drafts wait for the next run` } : {}),
-  };
 }
 
 /** The PR's issue, when its author is allowlisted; otherwise its text never reaches a prompt. */
@@ -146,14 +218,4 @@ async function allowedIssue(
   } catch {
     return undefined;
   }
-}
-
-/** Re-reads one PR's status after a push (checks and mergeability change). */
-export async function freshStatus(
-  project: Project,
-  repo: string,
-  number: number,
-): Promise<PullRequestStatus | undefined> {
-  const [s] = await project.forge.listPullRequestStatuses(repo, { numbers: [number] });
-  return s;
 }

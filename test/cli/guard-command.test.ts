@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openProject } from "../../src/runner/project.ts";
 import { demotionComment } from "../../src/workflows/guard/run.ts";
-import { cleanupTemp, gitOut, makeRepo, runCli, writeFiles } from "../support/project.ts";
+import { cleanupTemp, gitOut, makeRepo, runCli, writeFiles, localForgeOf } from "../support/project.ts";
 
 afterAll(cleanupTemp);
 
@@ -40,14 +40,14 @@ describe("nightshift guard", () => {
     let bare: string;
     try {
       await p.forge.repo(p.repoName);
-      bare = p.forge.barePath(p.repoName);
+      bare = localForgeOf(p).barePath(p.repoName);
       const m0 = await gitOut(repo, "rev-parse", "main");
       await branch(repo, bare, "conflict", m0, { "app.txt": "version 2 from the branch\n" });
       const okHead = await branch(repo, bare, "feature", m0, { "feature.txt": "x\n" });
       writeFiles(repo, { "app.txt": "version 2 from main\n" });
       await gitOut(repo, "commit", "--quiet", "-am", "main moves on");
       await p.forge.repo(p.repoName);
-      await p.forge.recordCheck(p.repoName, okHead, {
+      await localForgeOf(p).recordCheck(p.repoName, okHead, {
         name: "lint",
         status: "completed",
         conclusion: "failure",

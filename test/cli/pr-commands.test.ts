@@ -2,7 +2,7 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openProject } from "../../src/runner/project.ts";
-import { cleanupTemp, gitOut, makeRepo, runCli, writeFiles } from "../support/project.ts";
+import { cleanupTemp, gitOut, makeRepo, runCli, writeFiles, localForgeOf } from "../support/project.ts";
 
 /** `nightshift pr …` and `nightshift issue close|reopen` through the real CLI on the local forge. */
 
@@ -33,7 +33,7 @@ async function project(opts: { config?: string; extra?: Record<string, Record<st
   const p = await openProject(repo);
   try {
     await p.forge.repo(p.repoName);
-    const bare = p.forge.barePath(p.repoName);
+    const bare = localForgeOf(p).barePath(p.repoName);
     const m0 = await gitOut(repo, "rev-parse", "main");
     await branch(repo, bare, "conflict", m0, { "app.txt": "version 2 from the branch\n" });
     const feature = await branch(repo, bare, "feature", m0, { "feature.txt": "x\n" });
@@ -76,7 +76,7 @@ describe("nightshift pr", () => {
     const { repo, bare, feature, repoName } = await project();
     const p = await openProject(repo);
     try {
-      await p.forge.recordCheck(repoName, feature, {
+      await localForgeOf(p).recordCheck(repoName, feature, {
         name: "lint",
         status: "completed",
         conclusion: "failure",

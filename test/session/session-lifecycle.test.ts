@@ -10,7 +10,7 @@ import { findSession, insertSession, updateSession } from "../../src/store/sessi
 import { readEvents } from "../../src/store/transcript.ts";
 import { ManualClock } from "../../src/util/clock.ts";
 import { alive } from "../support/processes.ts";
-import { branches, cleanupTemp, gitOut, makeRepo, writeRoutine } from "../support/project.ts";
+import { branches, cleanupTemp, gitOut, makeRepo, writeRoutine, localForgeOf } from "../support/project.ts";
 
 afterAll(cleanupTemp);
 
@@ -56,7 +56,7 @@ describe("a session", () => {
       task_outcome: "no_changes",
       pr_number: null,
     });
-    expect(await branches(project.forge.barePath(project.repoName))).toEqual(["main"]);
+    expect(await branches(localForgeOf(project).barePath(project.repoName))).toEqual(["main"]);
     expect(await project.forge.listPullRequests(project.repoName, { state: "all" })).toEqual([]);
     expect((await listDeliveries(project.store.db, s.id)).map((d) => d.action)).toEqual(["no_changes"]);
     await project.close();
@@ -74,7 +74,7 @@ describe("a session", () => {
       insertions: 2,
       deletions: 0,
     });
-    const bare = project.forge.barePath(project.repoName);
+    const bare = localForgeOf(project).barePath(project.repoName);
     expect(await branches(bare)).toEqual(["main", `nightshift/task-${s.id}`]);
     // The agent could not push to main itself: the workspace has no usable push URL.
     expect(await gitOut(bare, "rev-parse", "main")).toBe(s.base_sha);
@@ -116,7 +116,7 @@ describe("a session", () => {
       pr_number: null,
     });
     expect(s.reason).toContain('branch "feature/mine" is outside the routine\'s branch prefix "nightshift/"');
-    expect(await branches(project.forge.barePath(project.repoName))).toEqual(["main"]);
+    expect(await branches(localForgeOf(project).barePath(project.repoName))).toEqual(["main"]);
     const ledger = await listDeliveries(project.store.db, s.id);
     expect(ledger.map((d) => [d.action, d.ref])).toEqual([
       ["commit", null],
@@ -155,7 +155,7 @@ describe("a session", () => {
     };
     expect(exited.signal === "SIGKILL" || exited.exitCode === 137).toBe(true);
     // A failed agent's half-done work is not delivered.
-    expect(await branches(project.forge.barePath(project.repoName))).toEqual(["main"]);
+    expect(await branches(localForgeOf(project).barePath(project.repoName))).toEqual(["main"]);
     await project.close();
   });
 

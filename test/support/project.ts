@@ -2,6 +2,8 @@
  * Real git repositories and nightshift projects in temporary folders, and the real CLI run
  * as a child process, for integration tests.
  */
+import { LocalForge } from "../../src/forge/local/local-forge.ts";
+import type { Forge } from "../../src/forge/types.ts";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -103,4 +105,11 @@ export async function runCli(
 export async function branches(repo: string): Promise<string[]> {
   const out = await gitOut(repo, "for-each-ref", "--format=%(refname:short)", "refs/heads");
   return out ? out.split("\n") : [];
+}
+
+/** The project's forge as the local forge (tests of the embedded setup); throws for any other forge. */
+export function localForgeOf(project: { forge: Forge }): LocalForge {
+  if (!(project.forge instanceof LocalForge))
+    throw new Error(`expected the local forge, got ${project.forge.kind}`);
+  return project.forge;
 }

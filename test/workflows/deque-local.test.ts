@@ -170,6 +170,11 @@ describe("the deque workflow on the local forge", () => {
     expect(await json("pr", "list", "--state", "all")).toEqual(before.prs);
     expect((await json("issue", "show", "1")).comments?.length).toBe(before.comments);
     expect((await json("sessions", "list")).length).toBe(before.sessions);
+    // The PR agents have no drafts to work on either.
+    const prAgain = await cli("run", "pr-oldest");
+    expect(prAgain.exitCode, prAgain.out).toBe(0);
+    expect(prAgain.stdout).toContain("nothing selected");
+    expect((await json("sessions", "list")).length).toBe(before.sessions);
     expect(server.requests).toHaveLength(0);
     await server.close();
   });
@@ -189,8 +194,7 @@ describe("the deque workflow on the local forge", () => {
       // Issue agent: writes the wrong file.
       { tool: "Write", input: { file_path: "{{cwd}}/NEWS.txt", content: "news\n" } },
       { text: "Wrote NEWS.txt." },
-      // PR agent: nothing to fix (CI passes), changes nothing.
-      { text: "Nothing to fix." },
+      // PR agent: nothing to fix (CI passes), so no agent session: straight to the judge.
       // Judge: misaligned.
       {
         text: '```json\n{"verdict": "close", "reasons": ["the issue asks for CHANGELOG.md, the PR adds NEWS.txt"]}\n```',

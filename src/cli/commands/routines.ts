@@ -86,7 +86,9 @@ export function registerRoutines(program: Command): void {
               ["NAME", "AGENT", "ENABLED", "TRIGGERS", "NEXT RUN", "LAST FIRE", "LAST RUN", "LAST OUTCOME"],
               list.map((r, i) => [
                 r.name,
-                r.agent + (r.model ? ` (${r.model})` : ""),
+                r.workflow?.type === "guard"
+                  ? "guard (no agent)"
+                  : r.agent + (r.model ? ` (${r.model})` : "") + (r.workflow ? ` · ${r.workflow.type}` : ""),
                 r.enabled ? "yes" : "no",
                 r.triggers.map(describeTrigger).join("; ") || "manual",
                 r.enabled ? isoTime(nextRun(r, p.clock.now(), compileSchedule)) : "disabled",
@@ -120,6 +122,11 @@ export function registerRoutines(program: Command): void {
           `${pc.bold(r.name)}${r.description ? ` — ${r.description}` : ""}`,
           `  file:          ${r.file}`,
           `  agent:         ${r.agent}${r.model ? ` (model ${r.model})` : ""}${r.command ? ` → ${r.command}` : ""}`,
+          ...(r.workflow
+            ? [
+                `  workflow:      ${r.workflow.type}${r.workflow.type === "guard" ? "" : ` · ${r.workflow.select.strategy}, limit ${r.workflow.select.limit}`}`,
+              ]
+            : []),
           `  repos:         ${r.repos.map((x) => (typeof x === "string" ? x : x.path)).join(", ")}`,
           `  triggers:      ${r.triggers.map(describeTrigger).join("; ") || "none (run by hand)"}`,
           `  branch prefix: ${r.branch_prefix}`,
@@ -172,7 +179,13 @@ export function registerRoutines(program: Command): void {
         if (!root)
           throw new CliError("not in a nightshift project: run `nightshift init` first, or name files");
         const loaded = loadRoutines(root);
-        const minIntervalMs = loadProjectConfig(root).scheduler.min_interval;
+        const config = loadProjectConfig(root);
+        const minIntervalMs = config.scheduler.min_interval;
+        const { checkRoutineMcpServers } = await import("../../runner/mcp/servers.ts");
+        // MCP servers a routine names must exist in config.yaml's mcp_servers.
+        const mcpErrors = loaded.routines.flatMap((r) =>
+          checkRoutineMcpServers(r, config).map((e) => e.message),
+        );
         const { compileSchedule } = await import("../../scheduler/schedule.ts");
         // Schedules are checked as the daemon will run them: time zone, DST, minimum interval.
         const scheduleErrors = loaded.routines.flatMap((r) =>
@@ -186,8 +199,10 @@ export function registerRoutines(program: Command): void {
             }
           }),
         );
-        ok = loaded.routines.length - new Set(scheduleErrors.map((e) => e.split(":")[0])).size;
-        errors = [...loaded.errors.map((e) => e.message), ...scheduleErrors];
+        ok =
+          loaded.routines.length -
+          new Set([...scheduleErrors, ...mcpErrors].map((e) => e.split(":")[0])).size;
+        errors = [...loaded.errors.map((e) => e.message), ...scheduleErrors, ...mcpErrors];
       }
       for (const e of errors) console.error(pc.red(e));
       console.log(

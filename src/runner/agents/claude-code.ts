@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { DEFAULT_ALLOWED_TOOLS } from "../../config/routine-schema.ts";
+import { claudeMcpConfig } from "../mcp/servers.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 import { parseJsonLine } from "./json-line.ts";
 import { baseAgentEnv, hasAny, resolveBin } from "./env.ts";
@@ -27,7 +30,10 @@ const CLAUDE_PASS = [
 /**
  * Claude Code, run headless: `claude -p <prompt> --output-format stream-json --verbose`
  * (stream-json requires `--verbose`), permission mode `bypassPermissions` limited to the
- * routine's `--tools`, and a fresh `HOME` per session (it writes `~/.claude.json`).
+ * routine's `--tools`, and a fresh `HOME` per session (it writes `~/.claude.json`). MCP: the
+ * routine's servers in `<session>/tmp/mcp.json` with `--strict-mcp-config` (always, so no other
+ * MCP configuration is loaded); their tools (`mcp__<server>__<tool>`) need no `--tools` entry —
+ * `--tools` picks built-in tools only, and bypassPermissions lets MCP tools run.
  * As root the bypass mode refuses to start unless `IS_SANDBOX=1` (Claude Code's rule).
  */
 export const claudeCodeAdapter: AgentAdapter = {
@@ -56,6 +62,14 @@ export const claudeCodeAdapter: AgentAdapter = {
       "--session-id",
       randomUUID(),
     ];
+    // Only the routine's MCP servers: never the repository's .mcp.json or any settings file's.
+    args.push("--strict-mcp-config");
+    if (ctx.mcpServers && Object.keys(ctx.mcpServers).length > 0) {
+      // In the session's tmp folder: outside the workspace, readable inside the sandbox.
+      const file = join(ctx.tmp, "mcp.json");
+      writeFileSync(file, claudeMcpConfig(ctx.mcpServers), { mode: 0o600 });
+      args.push("--mcp-config", file);
+    }
     if (r.model) args.push("--model", r.model);
     if (r.max_turns) args.push("--max-turns", String(r.max_turns));
     const env = baseAgentEnv(ctx, CLAUDE_PASS);

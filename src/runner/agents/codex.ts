@@ -1,6 +1,7 @@
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { codexMcpToml } from "../mcp/servers.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 import { parseJsonLine } from "./json-line.ts";
 import { baseAgentEnv, hasAny, resolveBin } from "./env.ts";
@@ -28,7 +29,8 @@ function hostAuthFile(hostEnv: NodeJS.ProcessEnv): string {
  * --dangerously-bypass-approvals-and-sandbox [-m model] <prompt>` with stdin closed (it
  * waits for EOF otherwise) and a private `CODEX_HOME` per session. With `OPENAI_BASE_URL`
  * set, a `config.toml` declares a Responses-API provider at that URL; otherwise the host's
- * `codex login` credentials (`auth.json`) are copied in. Codex has no turn limit flag, so
+ * `codex login` credentials (`auth.json`) are copied in. The routine's MCP servers become
+ * `[mcp_servers.<name>]` tables there. Codex has no turn limit flag, so
  * `max_turns` does not apply; the timeout does.
  */
 export const codexAdapter: AgentAdapter = {
@@ -68,7 +70,8 @@ export const codexAdapter: AgentAdapter = {
     } else if (existsSync(hostAuthFile(ctx.hostEnv))) {
       copyFileSync(hostAuthFile(ctx.hostEnv), join(codexHome, "auth.json"));
     }
-    writeFileSync(join(codexHome, "config.toml"), toml.join("\n"));
+    if (ctx.mcpServers) toml.push(...codexMcpToml(ctx.mcpServers));
+    writeFileSync(join(codexHome, "config.toml"), toml.join("\n"), { mode: 0o600 });
     if (ctx.routine.model) args.push("-m", ctx.routine.model);
     args.push(ctx.prompt);
     const env = baseAgentEnv(ctx, CODEX_PASS);

@@ -1,4 +1,5 @@
 import type { Routine } from "../../config/routine-schema.ts";
+import type { ResolvedMcpServer } from "../mcp/servers.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 
 /** What an adapter needs to build a command line for one session. */
@@ -17,6 +18,12 @@ export interface AgentContext {
   extraEnv?: Record<string, string>;
   /** The host environment the credentials are taken from. */
   hostEnv: NodeJS.ProcessEnv;
+  /**
+   * The MCP servers the routine allowlists (values resolved; they may hold secrets). The
+   * adapter hands the CLI exactly these and no other: Claude Code gets `--mcp-config` with
+   * `--strict-mcp-config`, Codex `[mcp_servers.*]` in its private config.toml.
+   */
+  mcpServers?: Record<string, ResolvedMcpServer>;
 }
 
 /** A process to spawn. `env` is the complete environment: nothing else is inherited. */

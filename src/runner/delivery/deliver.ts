@@ -38,6 +38,8 @@ export interface DeliverOptions {
   issueNumber?: number;
   /** Globs of paths no push may touch (`protected_paths`); checked on the session's own changes. */
   protectedPaths: string[];
+  /** git environment for the push (the forge's credentials); never reaches the agent. */
+  gitEnv?: Record<string, string>;
   /** Continue this pull request: push to its branch (fast-forward only) instead of opening one. */
   pullRequest?: { number: number };
   prTitle: string;
@@ -112,13 +114,11 @@ export async function deliverRepo(o: DeliverOptions): Promise<RepoDelivery> {
     return { repo: o.repo, outcome: "push_refused", branch, headSha, diff, reason: refusal };
   }
   // Never a force push: a plain refspec is refused by git if it would rewrite history.
-  await workspaceGit(o.clonePath, [
-    "push",
-    "--quiet",
-    "--no-verify",
-    o.remoteUrl,
-    `HEAD:refs/heads/${branch}`,
-  ]);
+  await workspaceGit(
+    o.clonePath,
+    ["push", "--quiet", "--no-verify", o.remoteUrl, `HEAD:refs/heads/${branch}`],
+    o.gitEnv,
+  );
   await step("push", { ref: branch, sha: headSha });
   if (o.pullRequest) {
     await step("pr_updated", { ref: branch, sha: headSha, detail: `#${o.pullRequest.number}` });

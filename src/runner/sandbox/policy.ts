@@ -26,6 +26,11 @@ export interface SandboxPolicy {
    * entry here covers them, so denying the whole state dir is fine.
    */
   denyRead: string[];
+  /**
+   * Memory limit in bytes for the process and what it starts (see sandbox/memory.ts for how
+   * it is enforced); also applies with `mode: "none"`.
+   */
+  memoryBytes?: number;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { Project } from "../project.ts";
@@ -42,8 +42,9 @@ export function modelAccess(hostEnv: NodeJS.ProcessEnv): { hostEnv: NodeJS.Proce
 /**
  * The sandbox of one session: writes only in its workspace, HOME and TMPDIR; no reads of the
  * host's credentials (`~/.ssh`, cloud and git credentials, the CLIs' own logins), of
- * nightshift's store, forge and other sessions, or of the secrets file; network only to the
- * environment's domains plus the model API.
+ * nightshift's store, forge, setup cache and other sessions, or of the secrets file; network
+ * only to the environment's domains plus the model API (and allowlisted MCP servers); the
+ * environment's memory limit.
  *
  * @throws {Error} for `network: full`, which an allowlisting proxy cannot express.
  */
@@ -62,6 +63,8 @@ export function sessionSandboxPolicy(opts: {
     );
   }
   const home = homedir();
+  // Made now so it is denied even when this session's setup creates the first entry.
+  mkdirSync(join(project.stateDir, "setup-cache"), { recursive: true });
   const candidates = [
     ...[
       ".ssh",
@@ -77,8 +80,8 @@ export function sessionSandboxPolicy(opts: {
       ".claude",
       ".claude.json",
     ].map((p) => join(home, p)),
-    ...["nightshift.db", "nightshift.db-wal", "nightshift.db-shm", "forge", "sessions"].map((p) =>
-      join(project.stateDir, p),
+    ...["nightshift.db", "nightshift.db-wal", "nightshift.db-shm", "forge", "sessions", "setup-cache"].map(
+      (p) => join(project.stateDir, p),
     ),
     join(project.root, ".nightshift", "config.yaml"),
     ...(project.config.secrets_file ? [project.config.secrets_file.replace(/^~\//, `${home}/`)] : []),
@@ -90,5 +93,6 @@ export function sessionSandboxPolicy(opts: {
     tmp: opts.tmp,
     allowedDomains: [...(environment.network === "none" ? [] : environment.network), ...opts.modelAllow],
     denyRead: candidates.filter((p) => p.startsWith("/") && existsSync(p)),
+    ...(environment.memoryBytes ? { memoryBytes: environment.memoryBytes } : {}),
   };
 }

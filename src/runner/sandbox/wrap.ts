@@ -15,6 +15,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AgentInvocation } from "../agents/types.ts";
 import { findExecutable } from "./availability.ts";
+import { limitMemory, memoryEnforcement } from "./memory.ts";
 import { assertValidPolicy, type SandboxPolicy } from "./policy.ts";
 
 type Manager = typeof import("@anthropic-ai/sandbox-runtime").SandboxManager;
@@ -107,7 +108,8 @@ function workspaceDenies(workspace: string): string[] {
  * Returns the invocation to spawn instead of `inv`.
  *
  * With `mode: "none"` that is `inv` itself (the caller must log
- * {@link SANDBOX_DISABLED_WARNING}). With `mode: "sandbox"` it is `bash -c <bwrap …>`: the
+ * {@link SANDBOX_DISABLED_WARNING}), under `policy.memoryBytes` when set (sandbox/memory.ts;
+ * the same limit goes around the sandbox otherwise). With `mode: "sandbox"` it is `bash -c <bwrap …>`: the
  * agent sees the whole filesystem read-only except `workspace`, `home` and `tmp` (minus the
  * workspace's `.git/hooks` and `.git/config`), `denyRead` paths empty, no network but the
  * proxy (which allows `allowedDomains` only), and exactly `inv.env` plus what the library adds:
@@ -128,7 +130,12 @@ export async function wrapInvocation(
   inv: AgentInvocation,
   policy: SandboxPolicy,
 ): Promise<WrappedInvocation> {
-  if (policy.mode === "none") return { invocation: inv, release: async () => {} };
+  const memory = policy.memoryBytes ? await memoryEnforcement() : undefined;
+  if (policy.mode === "none")
+    return {
+      invocation: memory ? limitMemory(inv, policy.memoryBytes, memory) : inv,
+      release: async () => {},
+    };
   assertValidPolicy(policy);
   for (const dir of [policy.home, policy.tmp]) mkdirSync(dir, { recursive: true });
   const sm = await sandboxManager();
@@ -177,13 +184,15 @@ export async function wrapInvocation(
     throw err;
   }
   let released = false;
+  const sandboxed: AgentInvocation = {
+    command: bin("bash"),
+    args: ["-c", wrapped],
+    env: { ...inv.env, TMPDIR: policy.tmp, CLAUDE_CODE_TMPDIR: policy.tmp },
+    cwd: inv.cwd,
+  };
   return {
-    invocation: {
-      command: bin("bash"),
-      args: ["-c", wrapped],
-      env: { ...inv.env, TMPDIR: policy.tmp, CLAUDE_CODE_TMPDIR: policy.tmp },
-      cwd: inv.cwd,
-    },
+    // The limit goes around bubblewrap, so everything inside shares (cgroup) or inherits (rlimit) it.
+    invocation: memory ? limitMemory(sandboxed, policy.memoryBytes, memory) : sandboxed,
     release: async () => {
       if (released) return;
       released = true;

@@ -56,6 +56,21 @@ export type RunnerEvent =
   /** The transcript reached its size limit: later non-lifecycle events were not stored. */
   | { type: "transcript_limit"; message: string }
   /**
+   * The environment's setup script (src/runner/setup/): `started` on a cache miss (the script
+   * runs), `finished` with its exit code, output tail and duration (ms) and whether the result
+   * was stored; `restored` on a cache hit (files restored, duration ms). `hash` keys the cache.
+   */
+  | {
+      type: "setup";
+      phase: "started" | "finished" | "restored";
+      hash: string;
+      cached: boolean;
+      exitCode?: number | null;
+      output?: string;
+      durationMs?: number;
+      detail?: string;
+    }
+  /**
    * Items a workflow kept out of the prompt because their authors are not on
    * `deque.allowed_authors`: what and whose, never their text.
    */

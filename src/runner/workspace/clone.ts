@@ -12,9 +12,11 @@ export interface SessionClone {
 export const NO_PUSH_URL = "nightshift-pushes-for-the-agent.invalid:/refuse";
 
 /**
- * Clones `remoteUrl` into `dest` borrowing objects from `mirror` (`git clone --reference`),
- * checks out `base` and creates `branch` on it (or checks out the existing `branch`). The clone's push URL is a dead end, so a
- * `git push` by the agent fails; delivery pushes with an explicit URL.
+ * Clones the (current) `mirror` into `dest` — a local `--shared` clone borrowing its objects:
+ * no network, no credentials —
+ * points `origin` at `remoteUrl`, checks out `base` and creates `branch` on it (or checks out
+ * the existing `branch`). The clone's push URL is a dead end, so a `git push` by the agent
+ * fails; delivery pushes from outside with an explicit URL.
  *
  * @throws {GitError} when the base branch does not exist or git fails.
  */
@@ -34,14 +36,15 @@ export async function cloneWorkspace(opts: {
     "--quiet",
     "-c",
     `remote.origin.pushurl=${NO_PUSH_URL}`,
-    "--reference",
-    opts.mirror,
+    // Borrow the mirror's objects (an alternates file) instead of copying them.
+    "--shared",
     "--branch",
     opts.existingBranch ? opts.branch : opts.base,
     "--",
-    opts.remoteUrl,
+    opts.mirror,
     opts.dest,
   ]);
+  await git(opts.dest, ["remote", "set-url", "origin", opts.remoteUrl]);
   if (opts.existingBranch) {
     // The session starts from the branch's tip: its own changes are measured from there.
     return { path: opts.dest, baseSha: await git(opts.dest, ["rev-parse", "HEAD"]), branch: opts.branch };

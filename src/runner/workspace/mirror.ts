@@ -16,12 +16,15 @@ export function updateMirror(
   name: string,
   remoteUrl: string,
   expected?: { ref: string; sha: string },
+  /** Extra git environment (a forge's credentials, as `GIT_CONFIG_*` variables). */
+  env?: Record<string, string>,
 ): Promise<string> {
+  const o = env ? { env } : {};
   const path = join(mirrorsDir, `${name}.git`);
   return serialised(path, async () => {
     if (!existsSync(join(path, "HEAD"))) {
       mkdirSync(dirname(path), { recursive: true });
-      await git(mirrorsDir, ["clone", "--quiet", "--mirror", remoteUrl, path]);
+      await git(mirrorsDir, ["clone", "--quiet", "--mirror", remoteUrl, path], o);
       return path;
     }
     if (expected) {
@@ -30,7 +33,7 @@ export function updateMirror(
     }
     const current = await git(path, ["config", "--get", "remote.origin.url"]).catch(() => "");
     if (current !== remoteUrl) await git(path, ["remote", "set-url", "origin", remoteUrl]);
-    await git(path, ["fetch", "--quiet", "--prune", "origin"]);
+    await git(path, ["fetch", "--quiet", "--prune", "origin"], o);
     return path;
   });
 }

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from "kysely/migration";
 import * as initial from "./0001-initial.ts";
 import * as daemon from "./0002-daemon.ts";
 import * as forgeChecks from "./0003-forge-checks.ts";
+import * as workClaims from "./0004-work-claims.ts";
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit one that has
@@ -11,6 +12,7 @@ export const migrations: Record<string, Migration> = {
   "0001-initial": initial,
   "0002-daemon": daemon,
   "0003-forge-checks": forgeChecks,
+  "0004-work-claims": workClaims,
 };
 
 /** Kysely provider over the in-code list (no directory scanning, so it works from any cwd). */

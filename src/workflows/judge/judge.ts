@@ -11,8 +11,19 @@ import { readLedger } from "../ledger.ts";
 import { judgePrompt, parseVerdict, type Verdict } from "./rubric.ts";
 import { claimedFiles, judgeRules } from "./rules.ts";
 
-/** Marks nightshift's judge comments, so the next judge can tell whether it already said the same. */
-export const JUDGE_MARKER = "<!-- nightshift:judge -->";
+/** Starts nightshift's judge comments, so the next judge can tell whether it already said the same. */
+export const JUDGE_MARKER = "<!-- nightshift:judge";
+
+/** The first line of a judge comment: the marker and the head it judged. */
+function judgeMarker(headSha: string): string {
+  return `${JUDGE_MARKER} head=${headSha} -->`;
+}
+
+/** The head SHA the latest judge comment among `comments` judged, if any. */
+export function lastJudgedHead(comments: readonly { body: string }[]): string | undefined {
+  const last = comments.filter((c) => c.body.startsWith(JUDGE_MARKER)).at(-1);
+  return last ? /head=([0-9a-f]+)/.exec(last.body.split("\n")[0]!)?.[1] : undefined;
+}
 
 /** What the judge decided about one PR and what it did. */
 export interface JudgeOutcome {
@@ -40,7 +51,13 @@ export async function runJudge(
   project: Project,
   routine: Routine,
   workflow: Workflow,
-  p: { pr: PullRequest; issue?: Issue; agentSession: SessionRow; opts?: BlueprintOptions },
+  p: {
+    pr: PullRequest;
+    issue?: Issue;
+    /** The PR agent's session just before, if one ran: its final message's claims are checked. */
+    agentSession?: SessionRow;
+    opts?: BlueprintOptions;
+  },
 ): Promise<JudgeOutcome> {
   const forge = project.forge;
   const repo = p.pr.repo;
@@ -53,7 +70,7 @@ export async function runJudge(
   const diff = await forge.pullRequestDiff(repo, p.pr.number);
   const diffFiles = filesOfDiff(diff);
   const ledger = await readLedger(forge, repo, routine.branch_prefix);
-  const summary = await lastAgentMessage(project, p.agentSession.id);
+  const summary = p.agentSession ? await lastAgentMessage(project, p.agentSession.id) : "";
   const reasons = judgeRules({
     status,
     diffFiles,
@@ -64,7 +81,7 @@ export async function runJudge(
   });
   if (reasons.length) {
     const verdict: Verdict = { verdict: "keep", reasons };
-    await apply(project, p.pr, p.issue, verdict, undefined);
+    await apply(project, p.pr, p.issue, verdict, undefined, status.headSha);
     return { verdict, by: "rules" };
   }
   const judgeRoutine: Routine = {
@@ -94,7 +111,7 @@ export async function runJudge(
           verdict: "keep",
           reasons: [`the judge session ${session.state}: ${session.reason ?? "no verdict"}`],
         };
-  await apply(project, p.pr, p.issue, verdict, session.id);
+  await apply(project, p.pr, p.issue, verdict, session.id, status.headSha);
   await updateSession(project.store.db, session.id, {
     task_outcome: `judged_${verdict.verdict}`,
     pr_number: p.pr.number,
@@ -108,7 +125,9 @@ async function apply(
   issue: Issue | undefined,
   verdict: Verdict,
   judgeSession: string | undefined,
+  headSha: string,
 ): Promise<void> {
+  const marker = judgeMarker(headSha);
   const forge = project.forge;
   const repo = pr.repo;
   const list = verdict.reasons.map((r) => `- ${r}`).join("\n");
@@ -117,22 +136,22 @@ async function apply(
     await forge.setDraft(repo, pr.number, false);
     await forge.addComment(repo, pr.number, {
       author: NIGHTSHIFT_AUTHOR,
-      body: `${JUDGE_MARKER}\n**Ready for review**${by}:\n${list}`,
+      body: `${marker}\n**Ready for review**${by}:\n${list}`,
     });
   } else if (verdict.verdict === "close") {
     await forge.addComment(repo, pr.number, {
       author: NIGHTSHIFT_AUTHOR,
-      body: `${JUDGE_MARKER}\n**Closed as misaligned**${by}:\n${list}${issue ? `\n\nThe issue #${issue.number} stays open for another attempt.` : ""}`,
+      body: `${marker}\n**Closed as misaligned**${by}:\n${list}${issue ? `\n\nThe issue #${issue.number} stays open for another attempt.` : ""}`,
     });
     await forge.closePullRequest(repo, pr.number);
     if (issue) {
       await forge.addComment(repo, issue.number, {
         author: NIGHTSHIFT_AUTHOR,
-        body: `${JUDGE_MARKER}\nAn attempt at this issue, PR #${pr.number} (${pr.head}), was closed by the judge:\n${list}\n\nThe issue stays open; the next attempt will see this one.`,
+        body: `${marker}\nAn attempt at this issue, PR #${pr.number} (${pr.head}), was closed by the judge:\n${list}\n\nThe issue stays open; the next attempt will see this one.`,
       });
     }
   } else {
-    const body = `${JUDGE_MARKER}\n**Kept as draft**${by}:\n${list}`;
+    const body = `${marker}\n**Kept as draft**${by}:\n${list}`;
     const last = (await forge.listComments(repo, pr.number))
       .filter((c) => c.body.startsWith(JUDGE_MARKER))
       .at(-1);
@@ -142,7 +161,7 @@ async function apply(
   }
 }
 
-/** The judge's note without the session id, to compare two notes' content. */
+/** The judge's note without the session id, to compare two notes (same head, same reasons). */
 function stripSession(body: string): string {
   return body.replace(/ \(judge session `[^`]+`\)| \(rule checks\)/, "");
 }

@@ -1,0 +1,635 @@
+import { type Clock, systemClock } from "../../util/clock.ts";
+import type {
+  CheckResult,
+  Comment,
+  Forge,
+  ForgeRepo,
+  Issue,
+  NewIssue,
+  NewPullRequest,
+  PullRequest,
+  PullRequestStatus,
+  ReviewThread,
+  UpdateBranchResult,
+} from "../types.ts";
+import {
+  createOctokit,
+  type GithubAppCredentials,
+  type GithubThrottleOptions,
+  type NightshiftOctokit,
+} from "./client.ts";
+import { GithubForgeError, toForgeError } from "./errors.ts";
+import {
+  toCheck,
+  toComment,
+  toIssue,
+  toPullRequest,
+  toReviewThread,
+  toStatus,
+  withSessionMarker,
+  type RestPullRequest,
+} from "./mapping.ts";
+import {
+  CONTEXTS_PAGE_QUERY,
+  CONVERT_TO_DRAFT_MUTATION,
+  identifyPullRequestsQuery,
+  LIST_PAGE_SIZE,
+  MARK_READY_MUTATION,
+  OPEN_PULL_REQUESTS_QUERY,
+  PULL_REQUEST_ID_QUERY,
+  REPO_QUERY,
+  REVIEW_THREADS_QUERY,
+  STATUS_CHUNK_SIZE,
+  statusQuery,
+  THREAD_COMMENTS_QUERY,
+  type ContextNode,
+  type ContextsConnection,
+  type ContextsPageReply,
+  type IdentifyPullRequestsReply,
+  type OpenPullRequestsReply,
+  type PullRequestIdent,
+  type PullRequestIdReply,
+  type RepoReply,
+  type ReviewCommentNode,
+  type ReviewThreadsReply,
+  type StatusReply,
+  type ThreadCommentsReply,
+} from "./queries.ts";
+
+export interface GithubForgeOptions {
+  /** REST base URL; default `https://api.github.com`, GitHub Enterprise Server `https://HOST/api/v3`. */
+  apiUrl?: string;
+  /** A personal access token (or any token GitHub takes as `Authorization: token …`). */
+  token?: string;
+  /** Act as a GitHub App installation instead of a token. */
+  app?: GithubAppCredentials;
+  /**
+   * Git URL of a repository, for fetch and push. Default `https://github.com/{owner}/{repo}.git`,
+   * or the Enterprise host's. Never carries credentials: see {@link GithubForge.gitAuthArgs}.
+   */
+  gitUrl?: (owner: string, repo: string) => string;
+  /** Owner used for repository names given without one (`widgets` → `acme/widgets`). */
+  defaultOwner?: string;
+  /** How to fix credentials, for error messages; default names `GITHUB_TOKEN`. */
+  credentialsHint?: string;
+  throttle?: GithubThrottleOptions;
+  /**
+   * After `update-branch` answers 202 GitHub merges in the background: the head is re-read up
+   * to this many times, `updateBranchPollMs` apart (default 10 × 1000 ms), until it moves.
+   */
+  updateBranchPolls?: number;
+  updateBranchPollMs?: number;
+  clock?: Clock;
+  log?: { warn: (msg: string) => void };
+}
+
+/** Repository name split into GitHub's owner and name. */
+interface RepoId {
+  owner: string;
+  name: string;
+  full: string;
+}
+
+/**
+ * The GitHub forge adapter: octokit REST for issues, PRs, comments, diffs and update-branch;
+ * GraphQL for the batched reads (PR statuses with checks, review threads) and the draft
+ * mutations. Repositories are named `owner/name`. Every list reads every page. Failures are
+ * {@link GithubForgeError}s that never contain the token.
+ *
+ * Request budget of {@link listPullRequestStatuses} for N open PRs: ⌈N/100⌉ listing requests +
+ * ⌈N/50⌉ status requests (each with its PRs' checks and compares) + one per PR with more than
+ * 100 check contexts. 120 PRs: 5 requests; 500 PRs: 15.
+ */
+export class GithubForge implements Forge {
+  readonly kind = "github" as const;
+  readonly #octokit: NightshiftOctokit;
+  readonly #gitUrl: (owner: string, repo: string) => string;
+  readonly #defaultOwner: string | undefined;
+  readonly #hint: string;
+  readonly #secrets: string[];
+  readonly #clock: Clock;
+  readonly #polls: number;
+  readonly #pollMs: number;
+  readonly #token: string | undefined;
+  readonly #isApp: boolean;
+  #requests = 0;
+
+  constructor(opts: GithubForgeOptions) {
+    const apiUrl = (opts.apiUrl ?? "https://api.github.com").replace(/\/+$/, "");
+    this.#token = opts.token;
+    this.#isApp = !!opts.app;
+    this.#octokit = createOctokit({
+      apiUrl,
+      ...(opts.token ? { token: opts.token } : {}),
+      ...(opts.app ? { app: opts.app } : {}),
+      ...(opts.throttle ? { throttle: opts.throttle } : {}),
+      ...(opts.log ? { log: opts.log } : {}),
+      onRequest: () => {
+        this.#requests++;
+      },
+    });
+    this.#gitUrl = opts.gitUrl ?? defaultGitUrl(apiUrl);
+    this.#defaultOwner = opts.defaultOwner;
+    this.#hint =
+      opts.credentialsHint ??
+      "set GITHUB_TOKEN to a token with contents, issues and pull-request write access to the repository";
+    this.#secrets = opts.token ? [opts.token] : [];
+    this.#clock = opts.clock ?? systemClock;
+    this.#polls = opts.updateBranchPolls ?? 10;
+    this.#pollMs = opts.updateBranchPollMs ?? 1000;
+  }
+
+  /** HTTP requests sent so far, retries and App token requests included. */
+  get requestCount(): number {
+    return this.#requests;
+  }
+
+  /**
+   * Git options that authenticate fetch and push to GitHub without putting the token in a URL
+   * or on disk: `["-c", "http.extraHeader=Authorization: Basic <base64(x-access-token:TOKEN)>"]`,
+   * to go before the git subcommand (`git <args> push …`). This is how `actions/checkout`
+   * authenticates. For a GitHub App the installation token is fetched (and cached by
+   * `@octokit/auth-app` until shortly before its 1 h expiry). The value is a secret: keep it out
+   * of logs and out of the agent's sandbox (run the push from the runner).
+   *
+   * @throws {GithubForgeError} when the App token cannot be obtained.
+   */
+  async gitAuthArgs(): Promise<string[]> {
+    const token = await this.#currentToken();
+    const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
+    return ["-c", `http.extraHeader=Authorization: Basic ${basic}`];
+  }
+
+  /**
+   * The same credentials as {@link gitAuthArgs}, as git's environment configuration
+   * (`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n`, git ≥ 2.31), so the header never
+   * appears in a command line, a process list or an error message that quotes the arguments.
+   * The runner uses it for fetches and pushes outside the sandbox.
+   */
+  async gitEnv(): Promise<Record<string, string>> {
+    const token = await this.#currentToken();
+    const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
+    return {
+      GIT_CONFIG_COUNT: "1",
+      GIT_CONFIG_KEY_0: "http.extraHeader",
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${basic}`,
+    };
+  }
+
+  async #currentToken(): Promise<string> {
+    if (!this.#isApp && this.#token) return this.#token;
+    const auth = (await this.#call("getting a GitHub App installation token", () =>
+      this.#octokit.auth({ type: "installation" }),
+    )) as { token: string };
+    if (!this.#secrets.includes(auth.token)) this.#secrets.push(auth.token);
+    return auth.token;
+  }
+
+  #id(repo: string): RepoId {
+    const parts = repo.split("/");
+    if (parts.length === 2 && parts[0] && parts[1]) return { owner: parts[0], name: parts[1], full: repo };
+    if (parts.length === 1 && parts[0] && this.#defaultOwner) {
+      return { owner: this.#defaultOwner, name: parts[0], full: `${this.#defaultOwner}/${parts[0]}` };
+    }
+    throw new GithubForgeError(
+      `GitHub: repository name "${repo}" must be owner/name, such as acme/widgets`,
+      0,
+    );
+  }
+
+  async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw toForgeError(err, what, { credentials: this.#hint, secrets: this.#secrets });
+    }
+  }
+
+  #graphql<T>(what: string, query: string, variables: Record<string, unknown>): Promise<T> {
+    return this.#call(what, () => this.#octokit.graphql<T>(query, variables));
+  }
+
+  /**
+   * The repository's default branch and its tip (one GraphQL request) and where git reaches it.
+   * @throws {GithubForgeError} when the repository is missing, unreadable or has no commit.
+   */
+  async repo(name: string): Promise<ForgeRepo> {
+    const id = this.#id(name);
+    const r = await this.#graphql<RepoReply>(`reading repository ${id.full}`, REPO_QUERY, {
+      owner: id.owner,
+      name: id.name,
+    });
+    const ref = r.repository?.defaultBranchRef;
+    if (!r.repository || !ref) {
+      throw new GithubForgeError(
+        `GitHub: repository ${id.full} has no default branch (it is empty); push a first commit to it`,
+        0,
+      );
+    }
+    return {
+      name: id.full,
+      remoteUrl: this.#gitUrl(id.owner, id.name),
+      defaultBranch: ref.name,
+      ...(ref.target?.oid ? { defaultBranchSha: ref.target.oid } : {}),
+    };
+  }
+
+  /** Opens an issue as the token's user; `issue.author` is not settable on GitHub and is ignored. */
+  async createIssue(repo: string, issue: NewIssue): Promise<Issue> {
+    const id = this.#id(repo);
+    const r = await this.#call(`opening an issue on ${id.full}`, () =>
+      this.#octokit.rest.issues.create({
+        owner: id.owner,
+        repo: id.name,
+        title: issue.title,
+        body: issue.body,
+        ...(issue.labels?.length ? { labels: issue.labels } : {}),
+      }),
+    );
+    return toIssue(id.full, r.data);
+  }
+
+  /** @throws {GithubForgeError} when #number does not exist or is a pull request. */
+  async getIssue(repo: string, number: number): Promise<Issue> {
+    const id = this.#id(repo);
+    const r = await this.#call(`reading issue #${number} of ${id.full}`, () =>
+      this.#octokit.rest.issues.get({ owner: id.owner, repo: id.name, issue_number: number }),
+    );
+    if (r.data.pull_request) {
+      throw new GithubForgeError(
+        `GitHub: #${number} of ${id.full} is a pull request, not an issue; use the pull request commands`,
+        0,
+      );
+    }
+    return toIssue(id.full, r.data);
+  }
+
+  /** Issues (not pull requests, which GitHub's issue list also returns), oldest first, every page. */
+  async listIssues(repo: string, opts: { state?: "open" | "closed" | "all" } = {}): Promise<Issue[]> {
+    const id = this.#id(repo);
+    const items = await this.#call(`listing issues of ${id.full}`, () =>
+      this.#octokit.paginate(this.#octokit.rest.issues.listForRepo, {
+        owner: id.owner,
+        repo: id.name,
+        state: opts.state ?? "open",
+        sort: "created",
+        direction: "asc",
+        per_page: 100,
+      }),
+    );
+    return items.filter((i) => !i.pull_request).map((i) => toIssue(id.full, i));
+  }
+
+  /**
+   * Opens a pull request (`draft` as given). The session id is kept in a hidden marker at the
+   * end of the body and read back into `sessionId`.
+   */
+  async createPullRequest(repo: string, pr: NewPullRequest): Promise<PullRequest> {
+    const id = this.#id(repo);
+    const r = await this.#call(`opening a pull request ${pr.head} → ${pr.base} on ${id.full}`, () =>
+      this.#octokit.rest.pulls.create({
+        owner: id.owner,
+        repo: id.name,
+        title: pr.title,
+        body: withSessionMarker(pr.body, pr.sessionId),
+        head: pr.head,
+        base: pr.base,
+        draft: pr.draft,
+      }),
+    );
+    return toPullRequest(id.full, r.data as RestPullRequest);
+  }
+
+  async getPullRequest(repo: string, number: number): Promise<PullRequest> {
+    const id = this.#id(repo);
+    const r = await this.#call(`reading pull request #${number} of ${id.full}`, () =>
+      this.#octokit.rest.pulls.get({ owner: id.owner, repo: id.name, pull_number: number }),
+    );
+    return toPullRequest(id.full, r.data as RestPullRequest);
+  }
+
+  /** Pull requests oldest first, every page; `merged` reads the closed ones and keeps the merged. */
+  async listPullRequests(
+    repo: string,
+    opts: { state?: "open" | "closed" | "merged" | "all" } = {},
+  ): Promise<PullRequest[]> {
+    const id = this.#id(repo);
+    const want = opts.state ?? "open";
+    const items = await this.#call(`listing pull requests of ${id.full}`, () =>
+      this.#octokit.paginate(this.#octokit.rest.pulls.list, {
+        owner: id.owner,
+        repo: id.name,
+        state: want === "merged" ? "closed" : want,
+        sort: "created",
+        direction: "asc",
+        per_page: 100,
+      }),
+    );
+    const prs = items.map((p) => toPullRequest(id.full, p as RestPullRequest));
+    return want === "merged"
+      ? prs.filter((p) => p.state === "merged")
+      : want === "closed"
+        ? prs.filter((p) => p.state === "closed")
+        : prs;
+  }
+
+  /** GitHub's diff of the pull request (`Accept: application/vnd.github.diff`), base...head. */
+  async pullRequestDiff(repo: string, number: number): Promise<string> {
+    const id = this.#id(repo);
+    const r = await this.#call(`reading the diff of pull request #${number} of ${id.full}`, () =>
+      this.#octokit.rest.pulls.get({
+        owner: id.owner,
+        repo: id.name,
+        pull_number: number,
+        mediaType: { format: "diff" },
+      }),
+    );
+    return String(r.data as unknown);
+  }
+
+  /** Comments as the token's user; `comment.author` is not settable on GitHub and is ignored. */
+  async addComment(
+    repo: string,
+    number: number,
+    comment: { author: string; body: string },
+  ): Promise<Comment> {
+    const id = this.#id(repo);
+    const r = await this.#call(`commenting on #${number} of ${id.full}`, () =>
+      this.#octokit.rest.issues.createComment({
+        owner: id.owner,
+        repo: id.name,
+        issue_number: number,
+        body: comment.body,
+      }),
+    );
+    return toComment(id.full, number, r.data);
+  }
+
+  /** Conversation comments of an issue or pull request (not review comments), every page. */
+  async listComments(repo: string, number: number): Promise<Comment[]> {
+    const id = this.#id(repo);
+    const items = await this.#call(`listing comments of #${number} of ${id.full}`, () =>
+      this.#octokit.paginate(this.#octokit.rest.issues.listComments, {
+        owner: id.owner,
+        repo: id.name,
+        issue_number: number,
+        per_page: 100,
+      }),
+    );
+    return items.map((c) => toComment(id.full, number, c));
+  }
+
+  /**
+   * Open pull requests with mergeability, merge state, checks (required ones marked by
+   * `isRequired`), diff size and `behindBy`, in few GraphQL requests:
+   * 1. identify the open PRs (`pullRequests(states: OPEN, first: 100)` pages, or aliases for
+   *    `numbers`), which gives their numbers and head branches;
+   * 2. per 50 PRs one request with aliases `p0…p49`: each PR's fields, its head commit's
+   *    `statusCheckRollup.contexts` (first 100, `isRequired(pullRequestNumber:)`) and, for
+   *    heads in the same repository, `baseRef.compare(headRef:)` for `behindBy` — GitHub says
+   *    `BEHIND` only when branch protection requires up-to-date branches;
+   * 3. further context pages only for PRs with more than 100 checks.
+   */
+  async listPullRequestStatuses(
+    repo: string,
+    opts: { numbers?: number[] } = {},
+  ): Promise<PullRequestStatus[]> {
+    const id = this.#id(repo);
+    const idents = opts.numbers ? await this.#identify(id, opts.numbers) : await this.#listOpen(id);
+    const out: PullRequestStatus[] = [];
+    for (let i = 0; i < idents.length; i += STATUS_CHUNK_SIZE) {
+      const chunk = idents.slice(i, i + STATUS_CHUNK_SIZE);
+      const compare = chunk.map((p) => !p.isCrossRepository);
+      const variables: Record<string, unknown> = { owner: id.owner, name: id.name };
+      chunk.forEach((p, k) => {
+        variables[`n${k}`] = p.number;
+        if (compare[k]) variables[`h${k}`] = p.headRefName;
+      });
+      const r = await this.#graphql<StatusReply>(
+        `reading the status of ${chunk.length} pull request(s) #${chunk[0]!.number}…#${chunk[chunk.length - 1]!.number} of ${id.full}`,
+        statusQuery(compare),
+        variables,
+      );
+      for (let k = 0; k < chunk.length; k++) {
+        const node = r.repository?.[`p${k}`];
+        if (!node || node.state !== "OPEN") continue; // closed between the two steps
+        const commit = node.commits.nodes?.[0]?.commit;
+        const contexts = commit?.statusCheckRollup?.contexts;
+        const checks = contexts ? await this.#allContexts(id, node.number, commit.oid, contexts) : [];
+        out.push(toStatus(id.full, node, checks));
+      }
+    }
+    return out;
+  }
+
+  async #listOpen(id: RepoId): Promise<PullRequestIdent[]> {
+    const out: PullRequestIdent[] = [];
+    let after: string | null = null;
+    do {
+      const r: OpenPullRequestsReply = await this.#graphql<OpenPullRequestsReply>(
+        `listing open pull requests of ${id.full}`,
+        OPEN_PULL_REQUESTS_QUERY,
+        { owner: id.owner, name: id.name, after },
+      );
+      if (!r.repository) throw notFound(id);
+      const page = r.repository.pullRequests;
+      for (const n of page.nodes ?? []) if (n) out.push(n);
+      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+    } while (after);
+    return out;
+  }
+
+  async #identify(id: RepoId, numbers: number[]): Promise<PullRequestIdent[]> {
+    const unique = [...new Set(numbers)];
+    const out: PullRequestIdent[] = [];
+    for (let i = 0; i < unique.length; i += LIST_PAGE_SIZE) {
+      const chunk = unique.slice(i, i + LIST_PAGE_SIZE);
+      const variables: Record<string, unknown> = { owner: id.owner, name: id.name };
+      chunk.forEach((n, k) => (variables[`n${k}`] = n));
+      let r: IdentifyPullRequestsReply;
+      try {
+        r = await this.#octokit.graphql<IdentifyPullRequestsReply>(
+          identifyPullRequestsQuery(chunk.length),
+          variables,
+        );
+      } catch (err) {
+        // A number that is not a PR gives a NOT_FOUND error for its alias next to the others' data.
+        const partial = (err as { data?: IdentifyPullRequestsReply; errors?: { type?: string }[] }).data;
+        const onlyMissing = (err as { errors?: { type?: string }[] }).errors?.every(
+          (e) => e.type === "NOT_FOUND",
+        );
+        if (!partial?.repository || !onlyMissing) {
+          throw toForgeError(err, `reading pull requests of ${id.full}`, {
+            credentials: this.#hint,
+            secrets: this.#secrets,
+          });
+        }
+        r = partial;
+      }
+      if (!r.repository) throw notFound(id);
+      chunk.forEach((_, k) => {
+        const p = r.repository?.[`p${k}`];
+        if (p && p.state === "OPEN") out.push(p);
+      });
+    }
+    return out;
+  }
+
+  /** Every check context of `oid`, starting from the first page already read. */
+  async #allContexts(
+    id: RepoId,
+    number: number,
+    oid: string,
+    first: ContextsConnection,
+  ): Promise<CheckResult[]> {
+    const nodes: ContextNode[] = [];
+    let page: ContextsConnection | undefined = first;
+    while (page) {
+      for (const n of page.nodes ?? []) if (n) nodes.push(n);
+      const after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+      if (!after) break;
+      const r: ContextsPageReply = await this.#graphql<ContextsPageReply>(
+        `reading checks of pull request #${number} of ${id.full}`,
+        CONTEXTS_PAGE_QUERY,
+        { owner: id.owner, name: id.name, oid, number, after },
+      );
+      page = r.repository?.object?.statusCheckRollup?.contexts;
+    }
+    return nodes.map(toCheck);
+  }
+
+  /** Review threads with all their comments, every page (GraphQL `reviewThreads`). */
+  async listReviewThreads(repo: string, number: number): Promise<ReviewThread[]> {
+    const id = this.#id(repo);
+    const what = `reading review threads of pull request #${number} of ${id.full}`;
+    const out: ReviewThread[] = [];
+    let after: string | null = null;
+    do {
+      const r: ReviewThreadsReply = await this.#graphql<ReviewThreadsReply>(what, REVIEW_THREADS_QUERY, {
+        owner: id.owner,
+        name: id.name,
+        number,
+        after,
+      });
+      const pr = r.repository?.pullRequest;
+      if (!pr) throw notFound(id, number);
+      for (const t of pr.reviewThreads.nodes ?? []) {
+        if (!t) continue;
+        const comments: ReviewCommentNode[] = (t.comments.nodes ?? []).filter(
+          (c): c is ReviewCommentNode => !!c,
+        );
+        let cAfter = t.comments.pageInfo.hasNextPage ? t.comments.pageInfo.endCursor : null;
+        while (cAfter) {
+          const more: ThreadCommentsReply = await this.#graphql<ThreadCommentsReply>(
+            what,
+            THREAD_COMMENTS_QUERY,
+            {
+              id: t.id,
+              after: cAfter,
+            },
+          );
+          const conn = more.node?.comments;
+          if (!conn) break;
+          for (const c of conn.nodes ?? []) if (c) comments.push(c);
+          cAfter = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
+        }
+        out.push(toReviewThread(id.full, number, t, comments));
+      }
+      const info = pr.reviewThreads.pageInfo;
+      after = info.hasNextPage ? info.endCursor : null;
+    } while (after);
+    return out;
+  }
+
+  /**
+   * GraphQL `convertPullRequestToDraft` / `markPullRequestReadyForReview` (needs a user token or
+   * an App token with pull-request write). Does nothing when the PR is already in that state.
+   */
+  async setDraft(repo: string, number: number, draft: boolean): Promise<void> {
+    const id = this.#id(repo);
+    const what = `marking pull request #${number} of ${id.full} ${draft ? "draft" : "ready for review"}`;
+    const r = await this.#graphql<PullRequestIdReply>(what, PULL_REQUEST_ID_QUERY, {
+      owner: id.owner,
+      name: id.name,
+      number,
+    });
+    const pr = r.repository?.pullRequest;
+    if (!pr) throw notFound(id, number);
+    if (pr.isDraft === draft) return;
+    await this.#graphql(what, draft ? CONVERT_TO_DRAFT_MUTATION : MARK_READY_MUTATION, { id: pr.id });
+  }
+
+  /**
+   * `PUT /repos/{o}/{r}/pulls/{n}/update-branch` with `expected_head_sha`: GitHub merges the base
+   * into the head (a merge commit, never a rebase). GitHub's 422 replies map to
+   * `head_moved` ("expected head sha didn't match current head ref"), `conflict` ("merge
+   * conflict between base and head") and `up_to_date` ("There are no new commits on the base
+   * branch."). On 202 the merge runs in the background: the head is re-read until it moves
+   * (see `updateBranchPolls`), and the last head read is returned.
+   */
+  async updateBranch(repo: string, number: number, expectedHeadSha: string): Promise<UpdateBranchResult> {
+    const id = this.#id(repo);
+    const what = `updating the branch of pull request #${number} of ${id.full}`;
+    try {
+      await this.#octokit.rest.pulls.updateBranch({
+        owner: id.owner,
+        repo: id.name,
+        pull_number: number,
+        expected_head_sha: expectedHeadSha,
+      });
+    } catch (err) {
+      const e = err as { status?: number; response?: { data?: { message?: string } }; message?: string };
+      if (e.status === 422) {
+        const detail = e.response?.data?.message ?? e.message ?? "";
+        if (/expected head sha/i.test(detail)) return { updated: false, reason: "head_moved", detail };
+        if (/conflict/i.test(detail)) return { updated: false, reason: "conflict", detail };
+        if (/no new commits/i.test(detail)) return { updated: false, reason: "up_to_date", detail };
+      }
+      throw toForgeError(err, what, { credentials: this.#hint, secrets: this.#secrets });
+    }
+    let head = expectedHeadSha;
+    for (let i = 0; i <= this.#polls; i++) {
+      if (i > 0) await this.#sleep(this.#pollMs);
+      head = (await this.getPullRequest(id.full, number)).headSha ?? head;
+      if (head !== expectedHeadSha) break;
+    }
+    return { updated: true, headSha: head };
+  }
+
+  /** `PATCH /repos/{o}/{r}/pulls/{n}` with `state: closed`. */
+  async closePullRequest(repo: string, number: number): Promise<void> {
+    const id = this.#id(repo);
+    await this.#call(`closing pull request #${number} of ${id.full}`, () =>
+      this.#octokit.rest.pulls.update({
+        owner: id.owner,
+        repo: id.name,
+        pull_number: number,
+        state: "closed",
+      }),
+    );
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#clock.setTimer(ms, resolve));
+  }
+}
+
+function notFound(id: RepoId, number?: number): GithubForgeError {
+  return new GithubForgeError(
+    number === undefined
+      ? `GitHub: repository ${id.full} not found, or the credentials cannot see it`
+      : `GitHub: pull request #${number} of ${id.full} not found`,
+    404,
+    "NOT_FOUND",
+  );
+}
+
+/**
+ * Default git URL for an API URL: `https://api.github.com` → `https://github.com/{o}/{r}.git`;
+ * Enterprise `https://HOST/api/v3` → `https://HOST/{o}/{r}.git`.
+ */
+export function defaultGitUrl(apiUrl: string): (owner: string, repo: string) => string {
+  const u = new URL(apiUrl);
+  const host = u.hostname === "api.github.com" ? "github.com" : u.host;
+  return (owner, repo) => `${u.protocol}//${host}/${owner}/${repo}.git`;
+}
