@@ -99,7 +99,8 @@ export interface ReviewThread {
 
 /** What `updateBranch` did. */
 export type UpdateBranchResult =
-  | { updated: true; headSha: string }
+  /** `headSha`: the new head, when known (GitHub merges in the background after answering 202). */
+  | { updated: true; headSha?: string }
   /** `conflict`: base does not merge cleanly; `head_moved`: the head is no longer `expectedHeadSha`. */
   | { updated: false; reason: "conflict" | "head_moved" | "up_to_date"; detail: string };
 

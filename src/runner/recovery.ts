@@ -1,15 +1,7 @@
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import { type Database, TERMINAL_STATES } from "../store/schema.ts";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
+import { processAlive } from "../util/process.ts";
 
 /**
  * Marks as `failed` the unfinished sessions whose runner process, on this host, no longer
@@ -26,7 +18,7 @@ export async function recoverInterruptedSessions(db: Kysely<Database>, now: numb
     .where("runner_host", "=", hostname())
     .execute();
   const dead = open.filter(
-    (s) => s.runner_pid !== null && s.runner_pid !== process.pid && !alive(s.runner_pid),
+    (s) => s.runner_pid !== null && s.runner_pid !== process.pid && !processAlive(s.runner_pid),
   );
   for (const s of dead) {
     // The agent ran in its own process group and outlived its runner: stop the whole group.

@@ -299,7 +299,9 @@ export function registerPr(program: Command): void {
           return printJson(r);
         }
         if (r.updated)
-          return console.log(`updated #${number}: merged its base, head now ${r.headSha.slice(0, 10)}`);
+          return console.log(
+            `updated #${number}: merged its base, head now ${r.headSha?.slice(0, 10) ?? "being merged"}`,
+          );
         if (r.reason === "up_to_date") return console.log(`#${number} is up to date: ${r.detail}`);
         throw new CliError(
           `cannot update #${number} (${r.reason.replace("_", " ")}): ${r.detail}${r.reason === "conflict" ? "; merge the base into the branch by hand and push" : ""}`,

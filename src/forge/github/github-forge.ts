@@ -75,7 +75,8 @@ export interface GithubForgeOptions {
   throttle?: GithubThrottleOptions;
   /**
    * After `update-branch` answers 202 GitHub merges in the background: the head is re-read up
-   * to this many times, `updateBranchPollMs` apart (default 10 × 1000 ms), until it moves.
+   * to this many times, `updateBranchPollMs` apart, until it moves. Default 0: the new head is
+   * left unknown (the next status read sees it), which saves a request per updated PR.
    */
   updateBranchPolls?: number;
   updateBranchPollMs?: number;
@@ -109,6 +110,8 @@ export class GithubForge implements Forge {
   readonly #secrets: string[];
   readonly #clock: Clock;
   readonly #polls: number;
+  /** PR node ids seen in status reads (`owner/name#n`), so a draft change right after needs no lookup. */
+  readonly #nodeIds = new Map<string, string>();
   readonly #pollMs: number;
   readonly #token: string | undefined;
   readonly #isApp: boolean;
@@ -135,7 +138,7 @@ export class GithubForge implements Forge {
       "set GITHUB_TOKEN to a token with contents, issues and pull-request write access to the repository";
     this.#secrets = opts.token ? [opts.token] : [];
     this.#clock = opts.clock ?? systemClock;
-    this.#polls = opts.updateBranchPolls ?? 10;
+    this.#polls = opts.updateBranchPolls ?? 0;
     this.#pollMs = opts.updateBranchPollMs ?? 1000;
   }
 
@@ -417,6 +420,7 @@ export class GithubForge implements Forge {
         const contexts = commit?.statusCheckRollup?.contexts;
         const checks = contexts ? await this.#allContexts(id, node.number, commit.oid, contexts) : [];
         out.push(toStatus(id.full, node, checks));
+        this.#nodeIds.set(`${id.full}#${node.number}`, node.id);
       }
     }
     return out;
@@ -548,6 +552,12 @@ export class GithubForge implements Forge {
   async setDraft(repo: string, number: number, draft: boolean): Promise<void> {
     const id = this.#id(repo);
     const what = `marking pull request #${number} of ${id.full} ${draft ? "draft" : "ready for review"}`;
+    // The guard and the judge read the PR's status just before: its node id is known.
+    const known = this.#nodeIds.get(`${id.full}#${number}`);
+    if (known) {
+      await this.#graphql(what, draft ? CONVERT_TO_DRAFT_MUTATION : MARK_READY_MUTATION, { id: known });
+      return;
+    }
     const r = await this.#graphql<PullRequestIdReply>(what, PULL_REQUEST_ID_QUERY, {
       owner: id.owner,
       name: id.name,
@@ -564,8 +574,8 @@ export class GithubForge implements Forge {
    * into the head (a merge commit, never a rebase). GitHub's 422 replies map to
    * `head_moved` ("expected head sha didn't match current head ref"), `conflict` ("merge
    * conflict between base and head") and `up_to_date` ("There are no new commits on the base
-   * branch."). On 202 the merge runs in the background: the head is re-read until it moves
-   * (see `updateBranchPolls`), and the last head read is returned.
+   * branch."). On 202 the merge runs in the background: with `updateBranchPolls` the head is
+   * re-read until it moves and returned; by default it is not (`headSha` absent).
    */
   async updateBranch(repo: string, number: number, expectedHeadSha: string): Promise<UpdateBranchResult> {
     const id = this.#id(repo);
@@ -587,13 +597,14 @@ export class GithubForge implements Forge {
       }
       throw toForgeError(err, what, { credentials: this.#hint, secrets: this.#secrets });
     }
+    if (this.#polls === 0) return { updated: true };
     let head = expectedHeadSha;
-    for (let i = 0; i <= this.#polls; i++) {
+    for (let i = 0; i < this.#polls; i++) {
       if (i > 0) await this.#sleep(this.#pollMs);
       head = (await this.getPullRequest(id.full, number)).headSha ?? head;
-      if (head !== expectedHeadSha) break;
+      if (head !== expectedHeadSha) return { updated: true, headSha: head };
     }
-    return { updated: true, headSha: head };
+    return { updated: true };
   }
 
   /** `PATCH /repos/{o}/{r}/pulls/{n}` with `state: closed`. */

@@ -164,6 +164,8 @@ export interface ContextsConnection {
 
 /** One PR's status as {@link statusQuery} returns it under its alias. */
 export interface PullRequestStatusNode {
+  /** The node id the draft mutations take. */
+  id: string;
   number: number;
   title: string;
   state: PullRequestState;
@@ -221,6 +223,7 @@ export function statusQuery(compare: boolean[]): string {
   }
 }
 fragment NightshiftPullRequestStatus on PullRequest {
+  id
   number
   title
   state

@@ -61,6 +61,10 @@ export interface LocalSource {
 
 export const LOCAL_BOT = NIGHTSHIFT_AUTHOR;
 
+/** The local forge merges at once, so an update always knows the new head. */
+export type LocalUpdateBranchResult =
+  { updated: true; headSha: string } | Extract<UpdateBranchResult, { updated: false }>;
+
 /** Name of the check the local CI (`forge.ci`) reports, as a workflow job would on GitHub. */
 export const CI_CHECK = "ci";
 
@@ -668,13 +672,13 @@ export class LocalForge implements Forge {
    *   `expectedHeadSha`), `up_to_date` (the head has every base commit), `conflict`.
    * @throws {ForgeError} when there is no such PR, it is not open, or a branch is gone.
    */
-  updateBranch(repo: string, number: number, expectedHeadSha: string): Promise<UpdateBranchResult> {
+  updateBranch(repo: string, number: number, expectedHeadSha: string): Promise<LocalUpdateBranchResult> {
     return serialised(`forge:${this.barePath(repo)}`, () =>
       this.#updateBranch(repo, number, expectedHeadSha),
     );
   }
 
-  async #updateBranch(repo: string, number: number, expected: string): Promise<UpdateBranchResult> {
+  async #updateBranch(repo: string, number: number, expected: string): Promise<LocalUpdateBranchResult> {
     const row = await this.#pullRequestRow(repo, number);
     if (row.state !== "open")
       throw new ForgeError(

@@ -33,6 +33,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Clock } from "../../util/clock.ts";
 import { git } from "../../util/git.ts";
 import type { SetupRepo } from "./hash.ts";
+import { processAlive } from "../../util/process.ts";
 
 /** Folder of the cache under the state folder. */
 export const SETUP_CACHE_DIR = "setup-cache";
@@ -203,15 +204,6 @@ export class SetupLockError extends Error {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
-
 /**
  * Takes the lock of `hash` (`<root>/<hash>.lock`), waiting while another live process holds
  * it. Returns `"cached"` as soon as an entry for the hash exists (another process finished it),
@@ -253,7 +245,7 @@ export async function lockSetup(opts: {
     } catch {
       // being written or just removed: look again
     }
-    if (holder.pid && holder.host === hostname() && !alive(holder.pid)) {
+    if (holder.pid && holder.host === hostname() && !processAlive(holder.pid)) {
       rmSync(file, { force: true });
       continue;
     }

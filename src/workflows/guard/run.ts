@@ -187,11 +187,11 @@ async function apply(
       const result = await forge.updateBranch(repo, number, status.headSha);
       if (result.updated) {
         item.applied = true;
-        item.newHeadSha = result.headSha;
+        if (result.headSha) item.newHeadSha = result.headSha;
         item.reasons.splice(
           1,
           0,
-          `merged ${status.base} into ${status.head} (now ${result.headSha.slice(0, 10)})`,
+          `merged ${status.base} into ${status.head}${result.headSha ? ` (now ${result.headSha.slice(0, 10)})` : ""}`,
         );
       } else if (result.reason === "conflict") {
         item.action = "demote";

@@ -1,5 +1,7 @@
 /**
- * The fake GitHub's REST endpoints: exactly those nightshift's GitHub adapter calls. Replies
+ * The fake GitHub's REST endpoints: exactly those nightshift's GitHub adapter calls, plus the
+ * commit-ref reads (`…/commits/{ref}/check-runs`, `…/commits/{ref}/status`) of
+ * bench/guard-requests' PRodder baseline. Replies
  * are typed with `@octokit/openapi-types` (GitHub's OpenAPI description), so a field the
  * adapter reads must exist in GitHub's real reply shape.
  */
