@@ -185,6 +185,16 @@ export interface Forge {
   /** Closes a pull request without merging it. */
   closePullRequest(repo: string, number: number): Promise<void>;
   /**
+   * Runs `fn` with the forge's writes coalesced into few requests, and resolves with its result
+   * once every write made inside it is done. `setDraft`, `addComment` and `updateBranch`
+   * calls made inside `fn` at the same time (a `Promise.all` over many PRs) share requests;
+   * each still resolves or rejects on its own, with what it would give outside a batch, and a
+   * call awaited before the next is made works as usual (it just does not share). Batched
+   * writes are applied in the order they were made. GitHub: aliased GraphQL mutations, up to 25 per
+   * request. Absent where writes cost no request (the local forge): call `fn` directly.
+   */
+  batch?<T>(fn: () => Promise<T>): Promise<T>;
+  /**
    * Runs the checks the forge owes: the local forge runs its `ci` command for open PR heads
    * that have no result yet. GitHub runs its own checks, so its adapter has none.
    */

@@ -138,7 +138,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     transcript.redactor.add([...Object.values(environment.env), ...mcp.secrets]);
     if (work.filtered?.length) await transcript.record({ type: "filtered", items: work.filtered });
 
-    // Workspace: mirror, clone --reference, session branch.
+    // Workspace: mirror, a --shared clone of it, the session branch.
     const sessionDir = join(project.stateDir, "sessions", id);
     const home = join(sessionDir, "home");
     const tmp = join(sessionDir, "tmp");
@@ -250,22 +250,25 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     const memoryWarning = await memoryLimitWarning(environment.memoryBytes);
     if (memoryWarning) await transcript.record({ type: "warning", message: memoryWarning });
     // The environment's setup script: restored from its cache, or run (src/runner/setup/).
-    const setupFailed = await prepareSetup({
-      stateDir: project.stateDir,
-      environment,
-      routine,
-      sessionId: id,
-      repos: clones,
-      cwd,
-      home,
-      tmp,
-      policy,
-      hostEnv,
-      clock,
-      timeoutMs: routine.timeout,
-      ...(req.signal ? { signal: req.signal } : {}),
-      record: (ev) => transcript.record(ev),
-    });
+    const setupFailed =
+      work.setup === false
+        ? undefined
+        : await prepareSetup({
+            stateDir: project.stateDir,
+            environment,
+            routine,
+            sessionId: id,
+            repos: clones,
+            cwd,
+            home,
+            tmp,
+            policy,
+            hostEnv,
+            clock,
+            timeoutMs: routine.timeout,
+            ...(req.signal ? { signal: req.signal } : {}),
+            record: (ev) => transcript.record(ev),
+          });
     if (setupFailed) return await finish(setupFailed);
     const usage = new UsageMeter();
     let result: Extract<AgentEvent, { type: "result" }> | undefined;
@@ -415,6 +418,8 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     // Delivery.
     await setState("finishing");
     const title = prTitle(routine, req.issue, summaryText, id);
+    // Asked again: an App installation token may have expired during a long session.
+    const pushEnv = await project.forge.gitEnv?.();
     const deliveries: RepoDelivery[] = [];
     try {
       for (const c of clones) {
@@ -436,7 +441,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
             authorEmail: project.config.git.author_email,
             ...(req.issue ? { issueNumber: req.issue.number } : {}),
             protectedPaths: project.config.protected_paths,
-            ...(gitEnv ? { gitEnv } : {}),
+            ...(pushEnv ? { gitEnv: pushEnv } : {}),
             ...(work.pullRequest && c === primary
               ? { pullRequest: { number: work.pullRequest.number } }
               : {}),

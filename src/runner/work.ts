@@ -29,4 +29,6 @@ export interface SessionWork {
   selfReview?: "on_failure" | "always" | "off";
   /** `false`: no commit, push or PR (the judge reads code, it does not change it). */
   deliver?: boolean;
+  /** `false`: skip the environment's setup script (the judge runs no build). */
+  setup?: boolean;
 }

@@ -57,7 +57,8 @@ export async function runIssueAgent(
       });
     } else free.push(issue);
   }
-  const attempts = await itemAttempts(project.store.db, { routines: [routine.name] });
+  // Every routine's attempts count: an item the other deque routine just failed on rests too.
+  const attempts = await itemAttempts(project.store.db);
   const picked = selectItems(free, {
     strategy: workflow.select.strategy,
     limit: Math.min(workflow.select.limit, maxDrafts - ledger.drafts.length),

@@ -54,7 +54,8 @@ export async function runPrAgent(
     const s = statuses.get(pr.number);
     return s ? { ...pr, additions: s.additions, deletions: s.deletions } : pr;
   });
-  const attempts = await itemAttempts(project.store.db, { routines: [routine.name] });
+  // Every routine's attempts count: an item the other deque routine just failed on rests too.
+  const attempts = await itemAttempts(project.store.db);
   const picked = selectItems(candidates, {
     strategy: workflow.select.strategy,
     limit: workflow.select.limit,

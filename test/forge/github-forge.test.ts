@@ -85,12 +85,13 @@ describe("repository", () => {
     expect((err as Error).message).toMatch(/acme\/missing.*NOT_FOUND.*credentials can see/);
   });
 
-  test("gitAuthArgs: git sends the token as a Basic extra header (seen by a real HTTP server)", async () => {
-    const args = await forge.gitAuthArgs();
-    expect(args[0]).toBe("-c");
-    expect(args[1]).toBe(
-      `http.extraHeader=Authorization: Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString("base64")}`,
-    );
+  test("gitEnv: git sends the token as a Basic extra header (seen by a real HTTP server)", async () => {
+    const env = await forge.gitEnv();
+    expect(env).toEqual({
+      GIT_CONFIG_COUNT: "1",
+      GIT_CONFIG_KEY_0: "http.extraHeader",
+      GIT_CONFIG_VALUE_0: `Authorization: Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString("base64")}`,
+    });
     const seen: (string | undefined)[] = [];
     const server = createServer((req, res) => {
       seen.push(req.headers.authorization);
@@ -99,7 +100,11 @@ describe("repository", () => {
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/acme/widgets.git`;
-      expect(await gitMaybe(process.cwd(), [...args, "ls-remote", url])).toBeUndefined(); // 403
+      const failed = await git(process.cwd(), ["ls-remote", url], { env }).then(
+        () => false,
+        () => true,
+      );
+      expect(failed).toBe(true); // 403
       expect(seen[0]).toBe(`Basic ${Buffer.from(`x-access-token:${TOKEN}`).toString("base64")}`);
     } finally {
       server.close();
@@ -596,7 +601,7 @@ describe("GitHub App installation", () => {
     });
     const issue = await app.createIssue("acme/app", { title: "from the app", body: "", author: "x" });
     expect(issue.author).toBe("nightshift-test[bot]");
-    const [, header] = await app.gitAuthArgs();
+    const { GIT_CONFIG_VALUE_0: header } = await app.gitEnv();
     const basic = /Authorization: Basic (\S+)$/.exec(header!)![1]!;
     expect(Buffer.from(basic, "base64").toString()).toMatch(/^x-access-token:ghs_fake/);
     // One token exchange, reused.

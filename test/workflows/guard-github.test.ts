@@ -98,10 +98,15 @@ async function snapshot(numbers: Record<Kind, number>) {
 /** Requests that change something: REST writes and GraphQL mutations. */
 function writes(requests: readonly RequestLogEntry[]): string[] {
   return requests
-    .filter((r) =>
-      r.path === "/graphql" ? /Convert|MarkPullRequest/.test(r.operation ?? "") : r.method !== "GET",
-    )
+    .filter((r) => (r.path === "/graphql" ? r.mutations !== undefined : r.method !== "GET"))
     .map((r) => `${r.method} ${r.path}${r.operation ? ` ${r.operation}` : ""}`);
+}
+
+/** The mutation fields GraphQL requests carried, in order, each with its input (variable `i<k>` of a batch). */
+function mutationFields(requests: readonly RequestLogEntry[]) {
+  return requests.flatMap((r) =>
+    (r.mutations ?? []).map((field, k) => ({ field, input: r.variables?.[`i${k}`] })),
+  );
 }
 
 describe("guard on GitHub (fake)", () => {
@@ -158,16 +163,22 @@ describe("guard on GitHub (fake)", () => {
     expect(after.conflict!.comments[0]).toContain("- conflicts with main");
     expect(after.failing!.comments[0]).toContain('- check "test" concluded failure');
 
-    // The PR behind main got update-branch with the head the guard read; its head is now a
-    // merge commit of that head and main.
-    const updates = firstRequests.filter((r) => r.path.endsWith("/update-branch"));
-    expect(updates.map((r) => [r.method, r.path, r.body])).toEqual([
-      ["PUT", `/repos/${REPO}/pulls/${numbers.behind}/update-branch`, { expected_head_sha: heads.behind }],
+    // The PR behind main got a branch update (GraphQL updatePullRequestBranch, a merge) with
+    // the head the guard read as expectedHeadOid; its head is now a merge commit of that head
+    // and main.
+    const updates = mutationFields(firstRequests).filter((m) => m.field === "updatePullRequestBranch");
+    expect(updates.map((m) => m.input)).toEqual([
+      {
+        pullRequestId: fake.pull(REPO, numbers.behind).prNodeId,
+        expectedHeadOid: heads.behind,
+        updateMethod: "MERGE",
+      },
     ]);
     const bare = fake.gitUrl("acme", "widgets");
     const newHead = after.behind!.head!;
     expect(newHead).not.toBe(heads.behind);
     expect(item("behind").applied).toBe(true);
+    expect(item("behind").newHeadSha).toBe(newHead);
     expect(await git(bare, ["rev-list", "--parents", "-n", "1", newHead])).toBe(
       `${newHead} ${heads.behind} ${main}`,
     );
@@ -179,16 +190,28 @@ describe("guard on GitHub (fake)", () => {
     // The others are untouched.
     for (const k of ["draft", "unknown", "review", "clean"] as const) expect(after[k]).toEqual(before[k]);
 
-    // Writes of the pass: two conversions to draft, two comments, one update-branch.
-    expect(writes(firstRequests).sort()).toEqual(
-      [
-        "POST /graphql NightshiftConvertPullRequestToDraft",
-        "POST /graphql NightshiftConvertPullRequestToDraft",
-        `POST /repos/${REPO}/issues/${numbers.conflict}/comments`,
-        `POST /repos/${REPO}/issues/${numbers.failing}/comments`,
-        `PUT /repos/${REPO}/pulls/${numbers.behind}/update-branch`,
-      ].sort(),
+    // Writes of the pass: two conversions to draft, one branch update, then the two comments
+    // (each after its PR's conversion), in two batched mutation documents.
+    expect(writes(firstRequests)).toEqual([
+      "POST /graphql NightshiftMutationBatch",
+      "POST /graphql NightshiftMutationBatch",
+    ]);
+    expect(firstRequests.flatMap((r) => (r.mutations ? [r.mutations] : []))).toEqual([
+      ["convertPullRequestToDraft", "convertPullRequestToDraft", "updatePullRequestBranch"],
+      ["addComment", "addComment"],
+    ]);
+    expect(
+      mutationFields(firstRequests)
+        .filter((m) => m.field === "addComment")
+        .map((m) => m.input),
+    ).toEqual(
+      (["conflict", "failing"] as const).map((k) => ({
+        subjectId: fake.pull(REPO, numbers[k]).prNodeId,
+        body: after[k]!.comments[0],
+      })),
     );
+    // Reads: one listing page and one status batch.
+    expect(firstRequests.length).toBe(4);
     expect(report.requests).toBe(firstRequests.length);
     expect(formatGuardReport(report)).toContain(`${firstRequests.length} forge requests`);
 

@@ -23,17 +23,20 @@ interface HttpErrorLike {
   response?: { headers?: Record<string, string | number | undefined>; data?: unknown };
 }
 
-interface GraphqlErrorLike {
+/** octokit's `GraphqlResponseError`: GitHub answered HTTP 200 with `errors` (and the `data` that resolved). */
+export interface GraphqlErrorLike {
   name: "GraphqlResponseError";
   message: string;
-  errors?: { type?: string; message: string }[];
+  errors?: { type?: string; message: string; path?: (string | number)[] }[];
+  data?: unknown;
 }
 
 function isHttpError(e: unknown): e is HttpErrorLike {
   return e instanceof Error && typeof (e as { status?: unknown }).status === "number";
 }
 
-function isGraphqlError(e: unknown): e is GraphqlErrorLike {
+/** Whether `e` is octokit's `GraphqlResponseError` (a GraphQL reply with `errors`, HTTP 200). */
+export function isGraphqlError(e: unknown): e is GraphqlErrorLike {
   return e instanceof Error && e.name === "GraphqlResponseError";
 }
 
@@ -47,6 +50,39 @@ function restDetail(e: HttpErrorLike): string {
     if (m) parts.push(m);
   }
   return parts.filter(Boolean).join("; ");
+}
+
+/**
+ * A {@link GithubForgeError} for GraphQL errors GitHub answered (HTTP 200 with `errors`): the
+ * whole reply's, or one alias's of a batched mutation. The first error's `type` decides what
+ * to do next; the messages are joined, with any of `secrets` replaced by `[redacted]`.
+ * `fallback` is the message when `errors` is empty.
+ */
+export function fromGraphqlErrors(
+  errors: readonly { type?: string; message: string }[],
+  what: string,
+  opts: { credentials: string; secrets: readonly string[] },
+  fallback = "GitHub answered with errors",
+): GithubForgeError {
+  const redact = (s: string) =>
+    opts.secrets.reduce((t, sec) => (sec ? t.split(sec).join("[redacted]") : t), s);
+  const type = errors.find((e) => e.type)?.type;
+  const detail = redact(errors.map((e) => e.message).join("; ") || fallback);
+  const next =
+    type === "NOT_FOUND"
+      ? "check the repository and number, and that the credentials can see the repository"
+      : type === "FORBIDDEN" || type === "INSUFFICIENT_SCOPES"
+        ? `the credentials lack a permission; ${opts.credentials}`
+        : type === "RATE_LIMITED"
+          ? "GitHub's GraphQL rate limit is spent; wait for the hourly reset"
+          : type === "UNPROCESSABLE"
+            ? "GitHub refused the change as given"
+            : "this is a bug in nightshift's query or a GitHub change; report it with this message";
+  return new GithubForgeError(
+    `GitHub: ${what} failed (GraphQL ${type ?? "error"}): ${detail}; ${next}`,
+    200,
+    type,
+  );
 }
 
 /**
@@ -64,24 +100,7 @@ export function toForgeError(
   if (err instanceof ForgeError) return err;
   const redact = (s: string) =>
     opts.secrets.reduce((t, sec) => (sec ? t.split(sec).join("[redacted]") : t), s);
-  if (isGraphqlError(err)) {
-    const errors = err.errors ?? [];
-    const type = errors.find((e) => e.type)?.type;
-    const detail = redact(errors.map((e) => e.message).join("; ") || err.message);
-    const next =
-      type === "NOT_FOUND"
-        ? "check the repository and number, and that the credentials can see the repository"
-        : type === "FORBIDDEN" || type === "INSUFFICIENT_SCOPES"
-          ? `the credentials lack a permission; ${opts.credentials}`
-          : type === "RATE_LIMITED"
-            ? "GitHub's GraphQL rate limit is spent; wait for the hourly reset"
-            : "this is a bug in nightshift's query or a GitHub change; report it with this message";
-    return new GithubForgeError(
-      `GitHub: ${what} failed (GraphQL ${type ?? "error"}): ${detail}; ${next}`,
-      200,
-      type,
-    );
-  }
+  if (isGraphqlError(err)) return fromGraphqlErrors(err.errors ?? [], what, opts, err.message);
   if (isHttpError(err)) {
     const detail = redact(restDetail(err));
     const s = err.status;

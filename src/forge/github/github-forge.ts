@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import type {
   CheckResult,
@@ -18,10 +19,11 @@ import {
   type GithubThrottleOptions,
   type NightshiftOctokit,
 } from "./client.ts";
-import { GithubForgeError, toForgeError } from "./errors.ts";
+import { fromGraphqlErrors, GithubForgeError, isGraphqlError, toForgeError } from "./errors.ts";
 import {
   toCheck,
   toComment,
+  toCommentFromGraphql,
   toIssue,
   toPullRequest,
   toReviewThread,
@@ -30,11 +32,22 @@ import {
   type RestPullRequest,
 } from "./mapping.ts";
 import {
+  type AliasOutcome,
+  type GraphqlErrorEntry,
+  MutationBatch,
+  type MutationField,
+  type MutationReply,
+} from "./mutation-batch.ts";
+import {
+  ADD_COMMENT_PAYLOAD,
+  type AddCommentPayload,
   CONTEXTS_PAGE_QUERY,
   CONVERT_TO_DRAFT_MUTATION,
+  DRAFT_PAYLOAD,
   identifyPullRequestsQuery,
   LIST_PAGE_SIZE,
   MARK_READY_MUTATION,
+  MUTATION_BATCH_SIZE,
   OPEN_PULL_REQUESTS_QUERY,
   PULL_REQUEST_ID_QUERY,
   REPO_QUERY,
@@ -42,6 +55,8 @@ import {
   STATUS_CHUNK_SIZE,
   statusQuery,
   THREAD_COMMENTS_QUERY,
+  UPDATE_BRANCH_PAYLOAD,
+  type UpdateBranchPayload,
   type ContextNode,
   type ContextsConnection,
   type ContextsPageReply,
@@ -65,7 +80,7 @@ export interface GithubForgeOptions {
   app?: GithubAppCredentials;
   /**
    * Git URL of a repository, for fetch and push. Default `https://github.com/{owner}/{repo}.git`,
-   * or the Enterprise host's. Never carries credentials: see {@link GithubForge.gitAuthArgs}.
+   * or the Enterprise host's. Never carries credentials: see {@link GithubForge.gitEnv}.
    */
   gitUrl?: (owner: string, repo: string) => string;
   /** Owner used for repository names given without one (`widgets` → `acme/widgets`). */
@@ -80,6 +95,11 @@ export interface GithubForgeOptions {
    */
   updateBranchPolls?: number;
   updateBranchPollMs?: number;
+  /**
+   * Mutation fields per request inside {@link GithubForge.batch}; default
+   * {@link MUTATION_BATCH_SIZE} (25).
+   */
+  mutationBatchSize?: number;
   clock?: Clock;
   log?: { warn: (msg: string) => void };
 }
@@ -93,9 +113,10 @@ interface RepoId {
 
 /**
  * The GitHub forge adapter: octokit REST for issues, PRs, comments, diffs and update-branch;
- * GraphQL for the batched reads (PR statuses with checks, review threads) and the draft
- * mutations. Repositories are named `owner/name`. Every list reads every page. Failures are
- * {@link GithubForgeError}s that never contain the token.
+ * GraphQL for the batched reads (PR statuses with checks, review threads), the draft
+ * mutations and, inside {@link GithubForge.batch}, batched writes (drafts, comments, branch
+ * updates as aliased mutations in one document). Repositories are named `owner/name`. Every
+ * list reads every page. Failures are {@link GithubForgeError}s that never contain the token.
  *
  * Request budget of {@link listPullRequestStatuses} for N open PRs: ⌈N/100⌉ listing requests +
  * ⌈N/50⌉ status requests (each with its PRs' checks and compares) + one per PR with more than
@@ -115,6 +136,9 @@ export class GithubForge implements Forge {
   readonly #pollMs: number;
   readonly #token: string | undefined;
   readonly #isApp: boolean;
+  readonly #batchSize: number;
+  /** The open {@link batch} of the current async context, if any. */
+  readonly #batches = new AsyncLocalStorage<MutationBatch>();
   #requests = 0;
 
   constructor(opts: GithubForgeOptions) {
@@ -140,6 +164,82 @@ export class GithubForge implements Forge {
     this.#clock = opts.clock ?? systemClock;
     this.#polls = opts.updateBranchPolls ?? 0;
     this.#pollMs = opts.updateBranchPollMs ?? 1000;
+    this.#batchSize = opts.mutationBatchSize ?? MUTATION_BATCH_SIZE;
+  }
+
+  /**
+   * Runs `fn` with this forge's writes coalesced: `setDraft`, `addComment` and `updateBranch`
+   * calls made inside it (in its async context, on pull requests whose node id a
+   * {@link listPullRequestStatuses} read learnt) are queued and sent as GraphQL mutation
+   * documents of up to `mutationBatchSize` aliased fields (`convertPullRequestToDraft`,
+   * `markPullRequestReadyForReview`, `addComment`, `updatePullRequestBranch` with
+   * `expectedHeadOid` and `updateMethod: MERGE`), one document at a time. A document is sent
+   * once the calls made together have been queued (on `setImmediate` after the first), so a
+   * `Promise.all` over many pull requests shares documents, and a call awaited before the next
+   * is made simply goes into a later document. Each call gets the same result or error it
+   * would get on its own: GitHub answers every alias separately (`errors[].path[0]`), so one
+   * refused change does not fail the others; a request that gets no GraphQL reply at all fails
+   * every call in it. Other calls, and these on unknown pull requests, behave as outside a
+   * batch. Resolves with `fn`'s result once every queued change was answered; a batch inside a
+   * batch joins the outer one.
+   *
+   * Request budget: ⌈changes/25⌉ requests instead of one per change, when the changes are made
+   * together; calls on PRs whose node id is unknown cost what they cost outside a batch. The
+   * guard's first pass over 500 PRs with 100 demotions (each a conversion and a comment) and
+   * 50 branch updates: 250 changes in 10 requests.
+   */
+  async batch<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#batches.getStore()) return fn();
+    const batch = new MutationBatch({
+      send: (query, variables) => this.#sendMutations(query, variables),
+      maxFields: this.#batchSize,
+    });
+    return this.#batches.run(batch, async () => {
+      try {
+        return await fn();
+      } finally {
+        await batch.idle();
+      }
+    });
+  }
+
+  /** Sends one batched mutation document; GitHub's GraphQL errors come back in the reply. */
+  async #sendMutations(query: string, variables: Record<string, unknown>): Promise<MutationReply> {
+    try {
+      const data = await this.#octokit.graphql<Record<string, unknown>>(query, variables);
+      return { data, errors: [] };
+    } catch (err) {
+      if (isGraphqlError(err)) {
+        const data = err.data && typeof err.data === "object" ? (err.data as Record<string, unknown>) : null;
+        return { data, errors: err.errors ?? [] };
+      }
+      const n = Object.keys(variables).length;
+      throw toForgeError(err, `sending a batch of ${n} change(s) (GraphQL mutations)`, {
+        credentials: this.#hint,
+        secrets: this.#secrets,
+      });
+    }
+  }
+
+  /**
+   * Queues `field` in the open batch and returns its payload.
+   * @throws {GithubForgeError} with the alias's GraphQL errors, or the batch's request error.
+   */
+  async #batched<T>(batch: MutationBatch, field: MutationField, what: string): Promise<T | null> {
+    const o = await batch.enqueue(field);
+    if (o.errors.length > 0) throw this.#aliasError(o.errors, what);
+    return o.data as T | null;
+  }
+
+  #aliasError(errors: readonly GraphqlErrorEntry[], what: string): GithubForgeError {
+    return fromGraphqlErrors(errors, what, { credentials: this.#hint, secrets: this.#secrets });
+  }
+
+  /** The node id of a PR seen in a status read, and the open batch, when both exist. */
+  #batchTarget(full: string, number: number): { batch: MutationBatch; nodeId: string } | undefined {
+    const batch = this.#batches.getStore();
+    const nodeId = this.#nodeIds.get(`${full}#${number}`);
+    return batch && nodeId ? { batch, nodeId } : undefined;
   }
 
   /** HTTP requests sent so far, retries and App token requests included. */
@@ -148,26 +248,15 @@ export class GithubForge implements Forge {
   }
 
   /**
-   * Git options that authenticate fetch and push to GitHub without putting the token in a URL
-   * or on disk: `["-c", "http.extraHeader=Authorization: Basic <base64(x-access-token:TOKEN)>"]`,
-   * to go before the git subcommand (`git <args> push …`). This is how `actions/checkout`
-   * authenticates. For a GitHub App the installation token is fetched (and cached by
-   * `@octokit/auth-app` until shortly before its 1 h expiry). The value is a secret: keep it out
-   * of logs and out of the agent's sandbox (run the push from the runner).
+   * Git environment that authenticates fetch and push to GitHub without putting the token in
+   * a URL, on disk or on a command line: `http.extraHeader=Authorization: Basic
+   * <base64(x-access-token:TOKEN)>` (how `actions/checkout` authenticates) as git's environment
+   * configuration (`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_0`/`GIT_CONFIG_VALUE_0`, git ≥ 2.31), so it
+   * never shows in a process list or an error message that quotes the arguments. For a GitHub
+   * App the installation token is fetched (cached by `@octokit/auth-app` until shortly before
+   * its 1 h expiry). The values are secrets: the runner uses them outside the sandbox only.
    *
    * @throws {GithubForgeError} when the App token cannot be obtained.
-   */
-  async gitAuthArgs(): Promise<string[]> {
-    const token = await this.#currentToken();
-    const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
-    return ["-c", `http.extraHeader=Authorization: Basic ${basic}`];
-  }
-
-  /**
-   * The same credentials as {@link gitAuthArgs}, as git's environment configuration
-   * (`GIT_CONFIG_COUNT`/`GIT_CONFIG_KEY_n`/`GIT_CONFIG_VALUE_n`, git ≥ 2.31), so the header never
-   * appears in a command line, a process list or an error message that quotes the arguments.
-   * The runner uses it for fetches and pushes outside the sandbox.
    */
   async gitEnv(): Promise<Record<string, string>> {
     const token = await this.#currentToken();
@@ -350,14 +439,40 @@ export class GithubForge implements Forge {
     return String(r.data as unknown);
   }
 
-  /** Comments as the token's user; `comment.author` is not settable on GitHub and is ignored. */
+  /**
+   * Comments as the token's user; `comment.author` is not settable on GitHub and is ignored.
+   * REST `POST …/issues/{n}/comments`, or inside {@link batch} on a PR seen in a status read a
+   * batched GraphQL `addComment` on the PR's node id (the same issue comment).
+   */
   async addComment(
     repo: string,
     number: number,
     comment: { author: string; body: string },
   ): Promise<Comment> {
     const id = this.#id(repo);
-    const r = await this.#call(`commenting on #${number} of ${id.full}`, () =>
+    const what = `commenting on #${number} of ${id.full}`;
+    const target = this.#batchTarget(id.full, number);
+    if (target) {
+      const payload = await this.#batched<AddCommentPayload>(
+        target.batch,
+        {
+          field: "addComment",
+          inputType: "AddCommentInput",
+          input: { subjectId: target.nodeId, body: comment.body },
+          selection: ADD_COMMENT_PAYLOAD,
+        },
+        what,
+      );
+      const made = toCommentFromGraphql(id.full, number, payload);
+      if (!made) {
+        throw new GithubForgeError(
+          `GitHub: ${what}: GitHub answered without the new comment; look at the pull request before commenting again`,
+          200,
+        );
+      }
+      return made;
+    }
+    const r = await this.#call(what, () =>
       this.#octokit.rest.issues.createComment({
         owner: id.owner,
         repo: id.name,
@@ -547,17 +662,16 @@ export class GithubForge implements Forge {
 
   /**
    * GraphQL `convertPullRequestToDraft` / `markPullRequestReadyForReview` (needs a user token or
-   * an App token with pull-request write). Does nothing when the PR is already in that state.
+   * an App token with pull-request write). On a PR seen in a status read the node id is known
+   * and the mutation is sent at once (batched inside {@link batch}); otherwise the PR is read
+   * first and nothing is sent when it is already in that state.
    */
   async setDraft(repo: string, number: number, draft: boolean): Promise<void> {
     const id = this.#id(repo);
     const what = `marking pull request #${number} of ${id.full} ${draft ? "draft" : "ready for review"}`;
     // The guard and the judge read the PR's status just before: its node id is known.
     const known = this.#nodeIds.get(`${id.full}#${number}`);
-    if (known) {
-      await this.#graphql(what, draft ? CONVERT_TO_DRAFT_MUTATION : MARK_READY_MUTATION, { id: known });
-      return;
-    }
+    if (known) return this.#setDraftById(known, draft, what);
     const r = await this.#graphql<PullRequestIdReply>(what, PULL_REQUEST_ID_QUERY, {
       owner: id.owner,
       name: id.name,
@@ -566,7 +680,26 @@ export class GithubForge implements Forge {
     const pr = r.repository?.pullRequest;
     if (!pr) throw notFound(id, number);
     if (pr.isDraft === draft) return;
-    await this.#graphql(what, draft ? CONVERT_TO_DRAFT_MUTATION : MARK_READY_MUTATION, { id: pr.id });
+    await this.#setDraftById(pr.id, draft, what);
+  }
+
+  /** The draft mutation on a PR node id: batched inside {@link batch}, else its own request. */
+  async #setDraftById(nodeId: string, draft: boolean, what: string): Promise<void> {
+    const batch = this.#batches.getStore();
+    if (!batch) {
+      await this.#graphql(what, draft ? CONVERT_TO_DRAFT_MUTATION : MARK_READY_MUTATION, { id: nodeId });
+      return;
+    }
+    await this.#batched(
+      batch,
+      {
+        field: draft ? "convertPullRequestToDraft" : "markPullRequestReadyForReview",
+        inputType: draft ? "ConvertPullRequestToDraftInput" : "MarkPullRequestReadyForReviewInput",
+        input: { pullRequestId: nodeId },
+        selection: DRAFT_PAYLOAD,
+      },
+      what,
+    );
   }
 
   /**
@@ -576,10 +709,33 @@ export class GithubForge implements Forge {
    * conflict between base and head") and `up_to_date` ("There are no new commits on the base
    * branch."). On 202 the merge runs in the background: with `updateBranchPolls` the head is
    * re-read until it moves and returned; by default it is not (`headSha` absent).
+   *
+   * Inside {@link batch}, on a PR seen in a status read: the GraphQL `updatePullRequestBranch`
+   * (`expectedHeadOid`, `updateMethod: MERGE`, the same merge), batched. GitHub's GraphQL
+   * errors for it carry the same messages (`gh pr update-branch` shows "merge conflict between
+   * base and head (updatePullRequestBranch)") and map the same way; when the payload's
+   * `headRefOid` already differs from `expectedHeadSha` it is returned as `headSha`.
    */
   async updateBranch(repo: string, number: number, expectedHeadSha: string): Promise<UpdateBranchResult> {
     const id = this.#id(repo);
     const what = `updating the branch of pull request #${number} of ${id.full}`;
+    const target = this.#batchTarget(id.full, number);
+    if (target) {
+      const o: AliasOutcome = await target.batch.enqueue({
+        field: "updatePullRequestBranch",
+        inputType: "UpdatePullRequestBranchInput",
+        input: { pullRequestId: target.nodeId, expectedHeadOid: expectedHeadSha, updateMethod: "MERGE" },
+        selection: UPDATE_BRANCH_PAYLOAD,
+      });
+      if (o.errors.length > 0) {
+        const refused = updateBranchRefusal(o.errors.map((e) => e.message).join("; "));
+        if (refused) return refused;
+        throw this.#aliasError(o.errors, what);
+      }
+      const head = (o.data as UpdateBranchPayload | null)?.pullRequest?.headRefOid;
+      if (head && head !== expectedHeadSha) return { updated: true, headSha: head };
+      return this.#newHead(id, number, expectedHeadSha);
+    }
     try {
       await this.#octokit.rest.pulls.updateBranch({
         owner: id.owner,
@@ -590,13 +746,16 @@ export class GithubForge implements Forge {
     } catch (err) {
       const e = err as { status?: number; response?: { data?: { message?: string } }; message?: string };
       if (e.status === 422) {
-        const detail = e.response?.data?.message ?? e.message ?? "";
-        if (/expected head sha/i.test(detail)) return { updated: false, reason: "head_moved", detail };
-        if (/conflict/i.test(detail)) return { updated: false, reason: "conflict", detail };
-        if (/no new commits/i.test(detail)) return { updated: false, reason: "up_to_date", detail };
+        const refused = updateBranchRefusal(e.response?.data?.message ?? e.message ?? "");
+        if (refused) return refused;
       }
       throw toForgeError(err, what, { credentials: this.#hint, secrets: this.#secrets });
     }
+    return this.#newHead(id, number, expectedHeadSha);
+  }
+
+  /** After an accepted update: the new head if `updateBranchPolls` re-reads find it moved. */
+  async #newHead(id: RepoId, number: number, expectedHeadSha: string): Promise<UpdateBranchResult> {
     if (this.#polls === 0) return { updated: true };
     let head = expectedHeadSha;
     for (let i = 0; i < this.#polls; i++) {
@@ -623,6 +782,20 @@ export class GithubForge implements Forge {
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.#clock.setTimer(ms, resolve));
   }
+}
+
+/**
+ * GitHub's refusals of update-branch (REST 422 `message`, GraphQL `updatePullRequestBranch`
+ * error messages) as results: "expected head sha didn't match current head ref" →
+ * `head_moved`, "merge conflict between base and head" → `conflict`, "There are no new
+ * commits on the base branch." → `up_to_date`. `undefined` for anything else.
+ */
+export function updateBranchRefusal(detail: string): UpdateBranchResult | undefined {
+  if (/expected head (sha|oid)|head branch was modified/i.test(detail))
+    return { updated: false, reason: "head_moved", detail };
+  if (/conflict/i.test(detail)) return { updated: false, reason: "conflict", detail };
+  if (/no new commits/i.test(detail)) return { updated: false, reason: "up_to_date", detail };
+  return undefined;
 }
 
 function notFound(id: RepoId, number?: number): GithubForgeError {

@@ -3,7 +3,13 @@
  * lower-case forms documented in `src/forge/types.ts`.
  */
 import type { CheckResult, Comment, Issue, PullRequest, PullRequestStatus, ReviewThread } from "../types.ts";
-import type { ContextNode, PullRequestStatusNode, ReviewCommentNode, ReviewThreadNode } from "./queries.ts";
+import type {
+  AddCommentPayload,
+  ContextNode,
+  PullRequestStatusNode,
+  ReviewCommentNode,
+  ReviewThreadNode,
+} from "./queries.ts";
 
 /**
  * Where the session that opened a PR is recorded on GitHub: a hidden HTML comment at the end
@@ -113,6 +119,29 @@ export function toComment(repo: string, number: number, c: RestComment): Comment
     author: c.user?.login ?? "ghost",
     body: c.body ?? "",
     createdAt: ms(c.created_at),
+  };
+}
+
+/**
+ * The comment a GraphQL `addComment` created, in the same shape as {@link toComment} gives for
+ * REST: `id` is the REST id (`fullDatabaseId`), and a `Bot` author gets REST's `[bot]` suffix
+ * (GraphQL names bots without it). `null` when the payload has no comment.
+ */
+export function toCommentFromGraphql(
+  repo: string,
+  number: number,
+  payload: AddCommentPayload | null,
+): Comment | null {
+  const node = payload?.commentEdge?.node;
+  if (!node || node.fullDatabaseId === null) return null;
+  const a = node.author;
+  return {
+    id: String(node.fullDatabaseId),
+    repo,
+    number,
+    author: a ? (a.__typename === "Bot" ? `${a.login}[bot]` : a.login) : "ghost",
+    body: node.body,
+    createdAt: ms(node.createdAt),
   };
 }
 

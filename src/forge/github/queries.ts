@@ -399,3 +399,50 @@ export const MARK_READY_MUTATION = /* GraphQL */ `
     }
   }
 `;
+
+/**
+ * Mutation fields per batched document (`mutationDocument`, mutation-batch.ts). GitHub runs a
+ * document's mutations one after another and ends any request that takes more than 10
+ * seconds (GitHub docs, "Rate limits and query limits for the GraphQL API"); a document cut
+ * off that way leaves unknown which of its changes were made. GitHub does not say how long a
+ * comment or a branch update takes, so documents stay small: 25 fields still turn the guard's
+ * 250 changes over 500 PRs into 10 requests, where 50 would save 5 more at twice the risk.
+ */
+export const MUTATION_BATCH_SIZE = 25;
+
+/** Payload selection of a batched `convertPullRequestToDraft` / `markPullRequestReadyForReview`. */
+export const DRAFT_PAYLOAD = "{ pullRequest { isDraft } }";
+
+export interface DraftPayload {
+  pullRequest: { isDraft: boolean } | null;
+}
+
+/**
+ * Payload selection of a batched `addComment`: the new issue comment. `fullDatabaseId` is the
+ * REST comment id (a `BigInt`, sent as a string; `databaseId` is an `Int` and overflows);
+ * `__typename` tells a `Bot` author, whose login GraphQL gives without REST's `[bot]`.
+ */
+export const ADD_COMMENT_PAYLOAD =
+  "{ commentEdge { node { fullDatabaseId body createdAt author { __typename login } } } }";
+
+export interface AddCommentPayload {
+  commentEdge: {
+    node: {
+      fullDatabaseId: string | number | null;
+      body: string;
+      createdAt: string;
+      author: { __typename: string; login: string } | null;
+    } | null;
+  } | null;
+}
+
+/**
+ * Payload selection of a batched `updatePullRequestBranch` (input `pullRequestId`,
+ * `expectedHeadOid`, `updateMethod: MERGE`): the head after the call. GitHub may still be
+ * merging when it answers, so the head can be the old one.
+ */
+export const UPDATE_BRANCH_PAYLOAD = "{ pullRequest { headRefOid } }";
+
+export interface UpdateBranchPayload {
+  pullRequest: { headRefOid: string } | null;
+}

@@ -87,8 +87,11 @@ export function demotionComment(reasons: readonly string[]): string {
  * it is a dry run applies the decision — `demote`: `setDraft(true)` then one comment with the
  * reasons (when `options.comment`); `update_branch`: `updateBranch` with the head the
  * decision saw as `expected_head_sha`, demoting (and commenting) on a conflict and waiting
- * for the next pass when the head moved. Pull requests are handled one at a time (GitHub
- * asks for serial mutations).
+ * for the next pass when the head moved. Where the forge batches writes (`forge.batch`:
+ * GitHub sends them as aliased GraphQL mutations, executed serially, a few requests per pass)
+ * every pull request's actions run at once inside one batch; elsewhere (the local forge) one
+ * pull request at a time. Either way a pull request's own steps run in order (convert to
+ * draft, then comment) and the report lists the pull requests in the order they were read.
  *
  * Idempotent: a demoted PR is a draft on the next pass and is skipped, so it gets no second
  * comment. An error on one pull request (or one repository's listing) is recorded in the
@@ -118,11 +121,21 @@ export async function runGuard(forge: Forge, input: RunGuardInput): Promise<Guar
       repoErrors.push({ repo, error });
       continue;
     }
-    for (const status of statuses) {
-      const decision = decide(status, options);
-      const item = dryRun
-        ? base(status, decision)
-        : await apply(forge, status, decision, { comment: options.comment, author });
+    const decided = statuses.map((status) => ({ status, decision: decide(status, options) }));
+    const applyOne = ({ status, decision }: (typeof decided)[number]) =>
+      apply(forge, status, decision, { comment: options.comment, author });
+    let done: GuardItem[];
+    if (dryRun) done = decided.map(({ status, decision }) => base(status, decision));
+    else if (forge.batch) {
+      // Every PR at once, so the forge can send their writes together (GitHub: aliased
+      // mutations, a few requests per pass); each PR's own steps still run in order.
+      const batch = forge.batch.bind(forge);
+      done = await batch(() => Promise.all(decided.map(applyOne)));
+    } else {
+      done = [];
+      for (const d of decided) done.push(await applyOne(d));
+    }
+    for (const item of done) {
       if (item.error) log("warn", "guard: action failed", { repo, number: item.number, error: item.error });
       else if (item.applied)
         log("info", `guard: ${item.action}`, { repo, number: item.number, reasons: item.reasons });

@@ -101,6 +101,7 @@ export async function runJudge(
     work: {
       prompt: judgePrompt({ pr: p.pr, ...(p.issue ? { issue: p.issue } : {}), diff, checks: status.checks }),
       deliver: false,
+      setup: false,
       pullRequest: { number: p.pr.number, head: p.pr.head, headSha: status.headSha },
     },
   });

@@ -46,6 +46,14 @@ export interface RequestLogEntry {
   status: number;
   /** The JSON body of a REST request that had one (`expected_head_sha`, a comment's `body`); not kept for GraphQL. */
   body?: Record<string, unknown>;
+  /**
+   * For a GraphQL mutation that passed validation: its root fields in document order, one
+   * per alias (`["convertPullRequestToDraft", "addComment", …]`), so tests and benchmarks
+   * can count the changes a batched document carried.
+   */
+  mutations?: string[];
+  /** For a GraphQL mutation that passed validation: its variables (a batched document's inputs `i0`, `i1`, …). */
+  variables?: Record<string, unknown>;
 }
 
 interface AppRegistration {
@@ -58,7 +66,10 @@ interface AppRegistration {
 /** Per-request state: the caller and a cache of branch tips per repository. */
 export interface RequestContext {
   login: string;
+  /** Branch tips per repository, read once per request; a mutation that moves a branch drops its entry. */
   branches: Map<FakeRepo, Promise<Map<string, string>>>;
+  /** Set by the GraphQL handler for a valid mutation: its root fields (see {@link RequestLogEntry.mutations}). */
+  mutations?: string[];
 }
 
 export class FakeGithub {
@@ -623,6 +634,16 @@ export class FakeGithub {
     return { ok: true, sha: r.sha };
   }
 
+  /** Finds the issue or pull request behind a node id: an issue's `I_…` or a pull request's `PR_…`. */
+  findSubject(id: string): { repo: FakeRepo; item: FakeItem } | undefined {
+    for (const repo of this.repos.values()) {
+      for (const item of repo.items.values()) {
+        if (item.nodeId === id || (item.kind === "pull" && item.prNodeId === id)) return { repo, item };
+      }
+    }
+    return undefined;
+  }
+
   /** Finds the object behind a node id (pull requests and review threads). */
   findNode(id: string): { repo: FakeRepo; pr: FakePull; thread?: FakeReviewThread } | undefined {
     for (const repo of this.repos.values()) {
@@ -705,7 +726,12 @@ export class FakeGithub {
     const ctx: RequestContext = { login, branches: new Map() };
     if (isGraphql) {
       const body = json();
-      return send({ status: 200, body: await handleGraphql(this, ctx, body) });
+      const reply = await handleGraphql(this, ctx, body);
+      if (ctx.mutations) {
+        entry.mutations = ctx.mutations;
+        entry.variables = (body.variables as Record<string, unknown> | undefined) ?? {};
+      }
+      return send({ status: 200, body: reply });
     }
     const restBody = json();
     if (raw) entry.body = restBody;

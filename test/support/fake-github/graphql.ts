@@ -12,14 +12,24 @@ import {
   buildClientSchema,
   execute,
   type ExecutionResult,
+  type DocumentNode,
   GraphQLError,
   type GraphQLResolveInfo,
   type GraphQLSchema,
   type IntrospectionQuery,
+  Kind,
   parse,
 } from "graphql";
 import type { FakeGithub, RequestContext } from "./fake-github.ts";
-import type { FakeContext, FakePull, FakeRepo, FakeReviewComment, FakeReviewThread } from "./state.ts";
+import type {
+  FakeComment,
+  FakeContext,
+  FakeItem,
+  FakePull,
+  FakeRepo,
+  FakeReviewComment,
+  FakeReviewThread,
+} from "./state.ts";
 import { isoTime } from "./state.ts";
 
 let executable: GraphQLSchema | undefined;
@@ -72,13 +82,17 @@ export async function handleGraphql(fake: FakeGithub, ctx: RequestContext, body:
       })),
     };
   }
+  const document = parse(query);
+  const operationName = typeof body.operationName === "string" ? body.operationName : undefined;
+  const fields = mutationFields(document, operationName);
+  if (fields) ctx.mutations = fields;
   const result: ExecutionResult = await execute({
     schema: githubExecutableSchema(),
-    document: parse(query),
+    document,
     rootValue: rootValue(fake, ctx),
     contextValue: ctx,
     variableValues: (body.variables as Json | undefined) ?? {},
-    operationName: typeof body.operationName === "string" ? body.operationName : undefined,
+    operationName,
   });
   const out: Json = {};
   if (result.data !== undefined) out.data = result.data;
@@ -94,6 +108,14 @@ export async function handleGraphql(fake: FakeGithub, ctx: RequestContext, body:
     });
   }
   return out;
+}
+
+/** The root fields of the mutation `document` runs (one per alias), or null when it runs a query. */
+function mutationFields(document: DocumentNode, operationName: string | undefined): string[] | null {
+  const ops = document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION);
+  const op = operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
+  if (!op || op.operation !== "mutation") return null;
+  return op.selectionSet.selections.flatMap((s) => (s.kind === Kind.FIELD ? [s.name.value] : []));
 }
 
 // -----------------------------------------------------------------------------------------
@@ -213,6 +235,111 @@ function rootValue(fake: FakeGithub, ctx: RequestContext): Json {
     }: {
       input: { pullRequestId: string; clientMutationId?: string };
     }) => setDraft(fake, ctx, input, false),
+    addComment: ({ input }: { input: { subjectId: string; body: string; clientMutationId?: string } }) =>
+      addComment(fake, ctx, input),
+    updatePullRequestBranch: ({
+      input,
+    }: {
+      input: {
+        pullRequestId: string;
+        expectedHeadOid?: string | null;
+        updateMethod?: "MERGE" | "REBASE" | null;
+        clientMutationId?: string;
+      };
+    }) => updatePullRequestBranch(fake, ctx, input),
+  };
+}
+
+/**
+ * `addComment` on an issue or pull request node id: the same issue comment as REST `POST
+ * …/issues/{n}/comments`, by the token's user. A blank body is refused (`UNPROCESSABLE`).
+ */
+function addComment(
+  fake: FakeGithub,
+  ctx: RequestContext,
+  input: { subjectId: string; body: string; clientMutationId?: string },
+): Json {
+  const found = fake.findSubject(input.subjectId);
+  if (!found) {
+    throw gqlError("NOT_FOUND", `Could not resolve to a node with the global id of '${input.subjectId}'`);
+  }
+  if (!input.body.trim()) throw gqlError("UNPROCESSABLE", "Body can't be blank");
+  const { repo, item } = found;
+  const c = fake.addComment(repo.fullName, item.number, { body: input.body, user: ctx.login });
+  return {
+    clientMutationId: input.clientMutationId ?? null,
+    commentEdge: {
+      __typename: "IssueCommentEdge",
+      cursor: cursorOf(item.comments.length - 1),
+      node: issueCommentView(c),
+    },
+    subject: subjectView(fake, ctx, repo, item),
+    timelineEdge: null,
+  };
+}
+
+/**
+ * `updatePullRequestBranch`: the fake's update-branch (a real merge commit of the base into the
+ * head, compare-and-swap on `expectedHeadOid`), refused with the messages GitHub gives, as
+ * `UNPROCESSABLE` errors on the field's alias: "expected head sha didn't match current head
+ * ref.", "merge conflict between base and head", "There are no new commits on the base
+ * branch.", "Pull request is not open". `updateMethod: REBASE` is not modelled (refused, and
+ * recorded in `fake.unhandled`).
+ */
+async function updatePullRequestBranch(
+  fake: FakeGithub,
+  ctx: RequestContext,
+  input: {
+    pullRequestId: string;
+    expectedHeadOid?: string | null;
+    updateMethod?: "MERGE" | "REBASE" | null;
+    clientMutationId?: string;
+  },
+): Promise<Json> {
+  const found = fake.findNode(input.pullRequestId);
+  if (!found || found.thread) {
+    throw gqlError("NOT_FOUND", `Could not resolve to a node with the global id of '${input.pullRequestId}'`);
+  }
+  if (input.updateMethod === "REBASE") {
+    fake.unhandled.push("GraphQL updatePullRequestBranch(updateMethod: REBASE)");
+    throw gqlError("UNPROCESSABLE", "fake GitHub: updateMethod REBASE is not modelled");
+  }
+  const { repo, pr } = found;
+  if (pr.state !== "open") throw gqlError("UNPROCESSABLE", "Pull request is not open");
+  const r = await fake.updateBranch(repo, pr, input.expectedHeadOid ?? undefined);
+  if (!r.ok) throw gqlError("UNPROCESSABLE", r.message);
+  // Later fields of the same document read the moved branch.
+  ctx.branches.delete(repo);
+  return { clientMutationId: input.clientMutationId ?? null, pullRequest: pullView(fake, ctx, repo, pr) };
+}
+
+/** The `subject` of `addComment`: the pull request, or an issue with its plain fields. */
+function subjectView(fake: FakeGithub, ctx: RequestContext, repo: FakeRepo, item: FakeItem): Json {
+  if (item.kind === "pull") return pullView(fake, ctx, repo, item);
+  return {
+    __typename: "Issue",
+    id: item.nodeId,
+    databaseId: item.id,
+    number: item.number,
+    title: item.title,
+    body: item.body,
+    state: item.state === "open" ? "OPEN" : "CLOSED",
+    createdAt: isoTime(item.createdAt),
+    updatedAt: isoTime(item.updatedAt),
+    author: actor(item.user),
+  };
+}
+
+function issueCommentView(c: FakeComment): Json {
+  return {
+    __typename: "IssueComment",
+    id: c.nodeId,
+    databaseId: c.id,
+    fullDatabaseId: String(c.id),
+    body: c.body,
+    createdAt: isoTime(c.createdAt),
+    updatedAt: isoTime(c.updatedAt),
+    author: actor(c.user),
   };
 }
 
