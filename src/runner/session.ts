@@ -1,15 +1,20 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { formatDuration } from "../config/duration.ts";
 import type { Routine } from "../config/routine-schema.ts";
 import type { Issue } from "../forge/types.ts";
-import type { InfraOutcome, SessionRow, SessionState, TaskOutcome } from "../store/schema.ts";
+import type { SessionRow, SessionState } from "../store/schema.ts";
 import { findSession, insertSession, setSessionState, updateSession } from "../store/sessions.ts";
 import { randomId } from "../util/ids.ts";
 import { type Redactor, redactorFromEnv } from "../util/redact.ts";
+import {
+  type AgentPassContext,
+  type CommandRecord,
+  type ResultEvent,
+  runAgentPass,
+  type SessionEnd,
+} from "./agent-pass.ts";
 import { AGENT_ADAPTERS } from "./agents/index.ts";
-import { AgentSpawnError, runAgentProcess } from "./agents/spawn.ts";
 import { deliverRepo, type RepoDelivery } from "./delivery/deliver.ts";
 import { renderPrBody } from "./delivery/pr-body.ts";
 import type { Project } from "./project.ts";
@@ -18,12 +23,11 @@ import { buildPrompt } from "./prompt.ts";
 import { sandboxAvailable } from "./sandbox/availability.ts";
 import type { SandboxPolicy } from "./sandbox/policy.ts";
 import { modelAccess, sessionSandboxPolicy } from "./sandbox/session-policy.ts";
-import { SANDBOX_DISABLED_WARNING, wrapInvocation } from "./sandbox/wrap.ts";
+import { SANDBOX_DISABLED_WARNING } from "./sandbox/wrap.ts";
 import { resolveRepos } from "./repos.ts";
 import { resolveMcpServers, type SessionMcp } from "./mcp/servers.ts";
 import { memoryLimitWarning } from "./sandbox/memory.ts";
 import { prepareSetup } from "./setup/index.ts";
-import type { AgentEvent } from "./transcript/events.ts";
 import { TranscriptRecorder, type TranscriptListener } from "./transcript/recorder.ts";
 import { UsageMeter } from "./transcript/usage.ts";
 import { selfReviewPrompt, stepEnv } from "./steps/self-review.ts";
@@ -54,13 +58,6 @@ export interface RunRequest {
   sessionId?: string;
   /** Set by workflow blueprints: branch, PR to continue, prompt sections, steps after the agent. */
   work?: SessionWork;
-}
-
-interface Finish {
-  state: SessionState;
-  infra: InfraOutcome;
-  task?: TaskOutcome;
-  reason?: string;
 }
 
 /**
@@ -105,7 +102,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     await setSessionState(db, id, state, state === "running" ? { started_at: startedAt } : {});
     await transcript.record({ type: "state", state, ...(detail ? { detail } : {}) });
   };
-  const finish = async (f: Finish): Promise<SessionRow> => {
+  const finish = async (f: SessionEnd): Promise<SessionRow> => {
     await setSessionState(db, id, f.state, {
       infra_outcome: f.infra,
       task_outcome: f.task ?? null,
@@ -271,111 +268,38 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
           });
     if (setupFailed) return await finish(setupFailed);
     const usage = new UsageMeter();
-    let result: Extract<AgentEvent, { type: "result" }> | undefined;
-    const commands: { id: string; command: string; failed: boolean }[] = [];
+    const commands: CommandRecord[] = [];
     let running = false;
-    /**
-     * One agent pass over the workspace: the main pass, then possibly a self-review pass.
-     * Usage adds up across passes; the routine's timeout covers them all.
-     * @returns a finish record when the pass ended the session (timeout, cancel, error).
-     */
-    const runAgent = async (passPrompt: string): Promise<Finish | undefined> => {
-      const agentInvocation = await adapter.invocation({
-        routine,
-        prompt: passPrompt,
-        cwd,
-        home,
-        tmp,
-        sessionId: id,
-        hostEnv: agentHostEnv,
-        extraEnv: environment.env,
-        mcpServers: mcp.servers,
-      });
-      if (req.signal?.aborted) {
-        return { state: "cancelled", infra: "cancelled", reason: "cancelled before the agent started" };
-      }
-      const wrapped = await wrapInvocation(agentInvocation, policy);
-      const invocation = wrapped.invocation;
-      result = undefined;
-      await transcript.record({ type: "prompt", text: passPrompt });
-      if (!running) {
+    const pass: AgentPassContext = {
+      db,
+      sessionId: id,
+      routine,
+      adapter,
+      transcript,
+      clock,
+      policy,
+      cwd,
+      home,
+      tmp,
+      hostEnv: agentHostEnv,
+      extraEnv: environment.env,
+      mcpServers: mcp.servers,
+      ...(req.signal ? { signal: req.signal } : {}),
+      usage,
+      commands,
+      deadline: () => startedAt + routine.timeout,
+      onRunning: async () => {
+        if (running) return;
         running = true;
         await setState("running");
-      }
-      let proc: Awaited<ReturnType<typeof runAgentProcess>>;
-      try {
-        proc = await runAgentProcess(invocation, {
-          clock,
-          timeoutMs: Math.max(1, routine.timeout - (clock.now() - startedAt)),
-          ...(req.signal ? { signal: req.signal } : {}),
-          parser: adapter.parser(),
-          onSpawn: async (pid) => {
-            await updateSession(db, id, { agent_pid: pid });
-            await transcript.record({
-              type: "agent_spawned",
-              command: agentInvocation.command,
-              args: redactPrompt(agentInvocation.args, passPrompt),
-              cwd,
-              pid,
-              sandboxed: policy.mode === "sandbox",
-            });
-          },
-          onEvent: async (ev) => {
-            usage.add(ev);
-            if (ev.type === "result") result = ev;
-            if (ev.type === "init" && ev.agentSessionId)
-              await updateSession(db, id, { agent_session_id: ev.agentSessionId });
-            if (ev.type === "tool_call") {
-              const command = commandOf(ev.input);
-              if (command) commands.push({ id: ev.id, command, failed: false });
-            }
-            if (ev.type === "tool_result" && ev.isError) {
-              const c = commands.find((x) => x.id === ev.id);
-              if (c) c.failed = true;
-            }
-            await transcript.record(ev);
-          },
-        });
-      } catch (err) {
-        if (err instanceof AgentSpawnError)
-          return { state: "failed", infra: "agent_spawn_error", reason: err.message };
-        throw err;
-      } finally {
-        await wrapped.release();
-      }
-      await transcript.record({ type: "agent_exited", exitCode: proc.exitCode, signal: proc.signal });
-      const totals = usage.totals;
-      await updateSession(db, id, {
-        exit_code: proc.exitCode,
-        input_tokens: totals.inputTokens,
-        output_tokens: totals.outputTokens,
-        cache_read_tokens: totals.cacheReadTokens,
-        cache_creation_tokens: totals.cacheCreationTokens,
-        context_tokens: usage.peakContextTokens || null,
-        cost_usd: usage.costUsd ?? null,
-        num_turns: usage.numTurns ?? usage.turns,
-      });
-      if (proc.timedOut) {
-        return {
-          state: "timed_out",
-          infra: "timeout",
-          reason: `the agent ran longer than the routine's timeout (${formatDuration(routine.timeout)}) and was stopped with its child processes`,
-        };
-      }
-      if (proc.cancelled)
-        return { state: "cancelled", infra: "cancelled", reason: "cancelled while the agent was running" };
-      // Set by the event callback; flow analysis cannot see that.
-      const last = result as Extract<AgentEvent, { type: "result" }> | undefined;
-      if (!last || last.isError) {
-        const why = last?.text?.trim() || `the agent exited with ${proc.exitCode ?? proc.signal}`;
-        return {
-          state: "failed",
-          infra: "ok",
-          task: "agent_error",
-          reason: `the agent reported an error: ${why.slice(0, 2000)}`,
-        };
-      }
-      return undefined;
+      },
+    };
+    /** One agent pass (src/runner/agent-pass.ts); the last successful pass's result is kept. */
+    let result: ResultEvent | undefined;
+    const runAgent = async (passPrompt: string): Promise<SessionEnd | undefined> => {
+      const r = await runAgentPass(pass, passPrompt);
+      result = r.result;
+      return r.end;
     };
     const ended = await runAgent(prompt);
     if (ended) return await finish(ended);
@@ -510,19 +434,6 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       reason: `internal error: ${(err as Error).stack ?? String(err)}`,
     });
   }
-}
-
-/** The shell command inside a tool call, when the tool runs one (Claude's Bash, Codex's exec_command). */
-function commandOf(input: unknown): string | undefined {
-  if (!input || typeof input !== "object") return undefined;
-  const o = input as Record<string, unknown>;
-  const c = o.command ?? o.cmd;
-  return typeof c === "string" ? c : undefined;
-}
-
-/** The prompt is stored once, as its own transcript event, not repeated in the spawn event. */
-function redactPrompt(args: string[], prompt: string): string[] {
-  return args.map((a) => (a === prompt ? `<prompt: ${prompt.length} chars>` : a));
 }
 
 /** `<issue title or first line of the agent's summary> [ns:<id>]`. */

@@ -4,12 +4,12 @@ import type { Issue } from "../forge/types.ts";
 import type { Project } from "../runner/project.ts";
 import { runSession } from "../runner/session.ts";
 import type { SessionRow } from "../store/schema.ts";
-import { itemAttempts } from "../store/sessions.ts";
 import { commentsSection, earlierAttemptsSection } from "./context.ts";
 import { withClaim } from "./claims.ts";
+import { pickItems } from "./pick.ts";
 import { issueBranch, parseIssueBranch, readLedger } from "./ledger.ts";
 import type { BlueprintOptions, BlueprintResult, Skip } from "./blueprint.ts";
-import { AuthorAllowlist, filterByAuthor, type FilteredRecord, selectItems } from "./select/index.ts";
+import { AuthorAllowlist, filterByAuthor, type FilteredRecord } from "./select/index.ts";
 
 /**
  * The issue agent blueprint: deterministic steps around one agent step per issue.
@@ -57,21 +57,11 @@ export async function runIssueAgent(
       });
     } else free.push(issue);
   }
-  // Every routine's attempts count: an item the other deque routine just failed on rests too.
-  const attempts = await itemAttempts(project.store.db);
-  const picked = selectItems(free, {
-    strategy: workflow.select.strategy,
+  const picked = await pickItems(project, repo, workflow, free, {
     limit: Math.min(workflow.select.limit, maxDrafts - ledger.drafts.length),
-    labels: workflow.select.labels,
-    ...(workflow.select.authors ? { authors: workflow.select.authors } : {}),
-    ...(opts.random ? { random: opts.random } : {}),
-    rotation: {
-      attempts: attempts.map((a) => ({ ...a, repo: a.repo || repo })),
-      now: project.clock.now(),
-      cooldownMs: workflow.select.cooldown,
-    },
+    skipped,
+    opts,
   });
-  for (const s of picked.skipped) skipped.push({ number: s.item.number, reason: s.reason });
 
   const sessions: SessionRow[] = [];
   for (const issue of picked.selected) {

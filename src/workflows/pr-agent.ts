@@ -11,14 +11,14 @@ import type {
 import type { Project } from "../runner/project.ts";
 import { runSession } from "../runner/session.ts";
 import type { SessionRow } from "../store/schema.ts";
-import { itemAttempts } from "../store/sessions.ts";
 import type { BlueprintOptions, BlueprintResult, Skip } from "./blueprint.ts";
 import { commentsSection, failingChecksSection, mergeSection, reviewSection } from "./context.ts";
 import { withClaim } from "./claims.ts";
+import { pickItems } from "./pick.ts";
 import { lastJudgedHead, runJudge } from "./judge/judge.ts";
 import { failingChecks } from "./judge/rules.ts";
 import { issueOfPullRequest, readLedger } from "./ledger.ts";
-import { AuthorAllowlist, filterByAuthor, type FilteredRecord, selectItems } from "./select/index.ts";
+import { AuthorAllowlist, filterByAuthor, type FilteredRecord } from "./select/index.ts";
 
 /**
  * The PR agent blueprint: for each selected nightshift draft PR,
@@ -54,21 +54,11 @@ export async function runPrAgent(
     const s = statuses.get(pr.number);
     return s ? { ...pr, additions: s.additions, deletions: s.deletions } : pr;
   });
-  // Every routine's attempts count: an item the other deque routine just failed on rests too.
-  const attempts = await itemAttempts(project.store.db);
-  const picked = selectItems(candidates, {
-    strategy: workflow.select.strategy,
+  const picked = await pickItems(project, repo, workflow, candidates, {
     limit: workflow.select.limit,
-    labels: workflow.select.labels,
-    ...(workflow.select.authors ? { authors: workflow.select.authors } : {}),
-    ...(opts.random ? { random: opts.random } : {}),
-    rotation: {
-      attempts: attempts.map((a) => ({ ...a, repo: a.repo || repo })),
-      now: project.clock.now(),
-      cooldownMs: workflow.select.cooldown,
-    },
+    skipped,
+    opts,
   });
-  for (const s of picked.skipped) skipped.push({ number: s.item.number, reason: s.reason });
 
   const sessions: SessionRow[] = [];
   const filteredAll: FilteredRecord[] = [];

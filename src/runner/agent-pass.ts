@@ -1,0 +1,183 @@
+import type { Kysely } from "kysely";
+import { formatDuration } from "../config/duration.ts";
+import type { Routine } from "../config/routine-schema.ts";
+import type { Database, InfraOutcome, SessionState, TaskOutcome } from "../store/schema.ts";
+import { updateSession } from "../store/sessions.ts";
+import type { Clock } from "../util/clock.ts";
+import { AgentSpawnError, runAgentProcess } from "./agents/spawn.ts";
+import type { AgentAdapter, AgentContext } from "./agents/types.ts";
+import type { SandboxPolicy } from "./sandbox/policy.ts";
+import { wrapInvocation } from "./sandbox/wrap.ts";
+import type { AgentEvent } from "./transcript/events.ts";
+import type { TranscriptRecorder } from "./transcript/recorder.ts";
+import type { UsageMeter } from "./transcript/usage.ts";
+
+/** How a session ends: its state, the infrastructure outcome, the task outcome and why. */
+export interface SessionEnd {
+  state: SessionState;
+  infra: InfraOutcome;
+  task?: TaskOutcome;
+  reason?: string;
+}
+
+/** The agent's final event: its summary text, whether it failed, turns and cost. */
+export type ResultEvent = Extract<AgentEvent, { type: "result" }>;
+
+/** A shell command the agent ran (Claude's Bash, Codex's exec_command) and whether it failed. */
+export interface CommandRecord {
+  id: string;
+  command: string;
+  failed: boolean;
+}
+
+/** What every agent pass of one session shares. Usage and commands add up across passes. */
+export interface AgentPassContext {
+  db: Kysely<Database>;
+  sessionId: string;
+  routine: Routine;
+  adapter: AgentAdapter;
+  transcript: TranscriptRecorder;
+  clock: Clock;
+  policy: SandboxPolicy;
+  cwd: string;
+  home: string;
+  tmp: string;
+  /** The environment the agent's credentials come from (model access rewritten for the sandbox). */
+  hostEnv: NodeJS.ProcessEnv;
+  extraEnv: Record<string, string>;
+  mcpServers?: AgentContext["mcpServers"];
+  signal?: AbortSignal;
+  usage: UsageMeter;
+  commands: CommandRecord[];
+  /** When the routine's timeout runs out (ms since the epoch): every pass shares it. */
+  deadline(): number;
+  /** Called before each pass's process starts (the session moves to `running` once). */
+  onRunning(): Promise<void>;
+}
+
+/**
+ * One agent pass over the session's workspace — the main pass, or a self-review pass: builds
+ * the CLI's command line, wraps it in the sandbox, runs it with the time left, records every
+ * event and the usage so far.
+ *
+ * @returns `result` (the agent's final event) when the pass succeeded, else `end`: how the
+ *   session ends (cancelled, spawn error, timeout, agent error).
+ */
+export async function runAgentPass(
+  ctx: AgentPassContext,
+  passPrompt: string,
+): Promise<{ result?: ResultEvent; end?: SessionEnd }> {
+  const agentInvocation = await ctx.adapter.invocation({
+    routine: ctx.routine,
+    prompt: passPrompt,
+    cwd: ctx.cwd,
+    home: ctx.home,
+    tmp: ctx.tmp,
+    sessionId: ctx.sessionId,
+    hostEnv: ctx.hostEnv,
+    extraEnv: ctx.extraEnv,
+    ...(ctx.mcpServers ? { mcpServers: ctx.mcpServers } : {}),
+  });
+  if (ctx.signal?.aborted) {
+    return { end: { state: "cancelled", infra: "cancelled", reason: "cancelled before the agent started" } };
+  }
+  const wrapped = await wrapInvocation(agentInvocation, ctx.policy);
+  const invocation = wrapped.invocation;
+  let result: ResultEvent | undefined;
+  await ctx.transcript.record({ type: "prompt", text: passPrompt });
+  await ctx.onRunning();
+  let proc: Awaited<ReturnType<typeof runAgentProcess>>;
+  try {
+    proc = await runAgentProcess(invocation, {
+      clock: ctx.clock,
+      timeoutMs: Math.max(1, ctx.deadline() - ctx.clock.now()),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      parser: ctx.adapter.parser(),
+      onSpawn: async (pid) => {
+        await updateSession(ctx.db, ctx.sessionId, { agent_pid: pid });
+        await ctx.transcript.record({
+          type: "agent_spawned",
+          command: agentInvocation.command,
+          args: redactPrompt(agentInvocation.args, passPrompt),
+          cwd: ctx.cwd,
+          pid,
+          sandboxed: ctx.policy.mode === "sandbox",
+        });
+      },
+      onEvent: async (ev) => {
+        ctx.usage.add(ev);
+        if (ev.type === "result") result = ev;
+        if (ev.type === "init" && ev.agentSessionId)
+          await updateSession(ctx.db, ctx.sessionId, { agent_session_id: ev.agentSessionId });
+        if (ev.type === "tool_call") {
+          const command = commandOf(ev.input);
+          if (command) ctx.commands.push({ id: ev.id, command, failed: false });
+        }
+        if (ev.type === "tool_result" && ev.isError) {
+          const c = ctx.commands.find((x) => x.id === ev.id);
+          if (c) c.failed = true;
+        }
+        await ctx.transcript.record(ev);
+      },
+    });
+  } catch (err) {
+    if (err instanceof AgentSpawnError)
+      return { end: { state: "failed", infra: "agent_spawn_error", reason: err.message } };
+    throw err;
+  } finally {
+    await wrapped.release();
+  }
+  await ctx.transcript.record({ type: "agent_exited", exitCode: proc.exitCode, signal: proc.signal });
+  const usage = ctx.usage;
+  const totals = usage.totals;
+  await updateSession(ctx.db, ctx.sessionId, {
+    exit_code: proc.exitCode,
+    input_tokens: totals.inputTokens,
+    output_tokens: totals.outputTokens,
+    cache_read_tokens: totals.cacheReadTokens,
+    cache_creation_tokens: totals.cacheCreationTokens,
+    context_tokens: usage.peakContextTokens || null,
+    cost_usd: usage.costUsd ?? null,
+    num_turns: usage.numTurns ?? usage.turns,
+  });
+  if (proc.timedOut) {
+    return {
+      end: {
+        state: "timed_out",
+        infra: "timeout",
+        reason: `the agent ran longer than the routine's timeout (${formatDuration(ctx.routine.timeout)}) and was stopped with its child processes`,
+      },
+    };
+  }
+  if (proc.cancelled)
+    return {
+      end: { state: "cancelled", infra: "cancelled", reason: "cancelled while the agent was running" },
+    };
+  // Set by the event callback; flow analysis cannot see that.
+  const last = result as ResultEvent | undefined;
+  if (!last || last.isError) {
+    const why = last?.text?.trim() || `the agent exited with ${proc.exitCode ?? proc.signal}`;
+    return {
+      end: {
+        state: "failed",
+        infra: "ok",
+        task: "agent_error",
+        reason: `the agent reported an error: ${why.slice(0, 2000)}`,
+      },
+    };
+  }
+  return { result: last };
+}
+
+/** The shell command inside a tool call, when the tool runs one (Claude's Bash, Codex's exec_command). */
+function commandOf(input: unknown): string | undefined {
+  if (!input || typeof input !== "object") return undefined;
+  const o = input as Record<string, unknown>;
+  const c = o.command ?? o.cmd;
+  return typeof c === "string" ? c : undefined;
+}
+
+/** The prompt is stored once, as its own transcript event, not repeated in the spawn event. */
+function redactPrompt(args: string[], prompt: string): string[] {
+  return args.map((a) => (a === prompt ? `<prompt: ${prompt.length} chars>` : a));
+}
