@@ -67,7 +67,8 @@ describe("a session", () => {
       "echo three >> src/app.txt && git commit -qam 'agent: add three' && echo new > notes.txt && (git push -q origin HEAD:main 2>/dev/null || echo push-blocked)",
     );
     const s = await runSession(project, { routine: loadRoutine(project.root, "task") });
-    expect(s).toMatchObject({
+    const transcript = JSON.stringify((await readEvents(project.store.db, s.id)).map((e) => e.data));
+    expect(s, `${s.reason}\n${transcript}`).toMatchObject({
       state: "succeeded",
       task_outcome: "pr_opened",
       files_changed: 2,
