@@ -50,7 +50,7 @@ describe("a session", () => {
   it("that changes nothing leaves no branch and no pull request", async () => {
     const { project } = await projectWith("echo 'looked around, nothing to do'");
     const s = await runSession(project, { routine: loadRoutine(project.root, "task") });
-    expect(s).toMatchObject({
+    expect(s, `${s.reason}`).toMatchObject({
       state: "succeeded",
       infra_outcome: "ok",
       task_outcome: "no_changes",
@@ -110,7 +110,7 @@ describe("a session", () => {
   it("refuses and records a push to a branch outside the routine's prefix", async () => {
     const { project } = await projectWith("git switch -q -c feature/mine && echo x >> README.md");
     const s = await runSession(project, { routine: loadRoutine(project.root, "task") });
-    expect(s).toMatchObject({
+    expect(s, `${s.reason}`).toMatchObject({
       state: "failed",
       infra_outcome: "ok",
       task_outcome: "push_refused",
@@ -134,7 +134,11 @@ describe("a session", () => {
       routine: loadRoutine(repo, "claude"),
       hostEnv: { PATH: process.env.PATH },
     });
-    expect(s).toMatchObject({ state: "failed", infra_outcome: "missing_credentials", workspace_path: null });
+    expect(s, `${s.reason}`).toMatchObject({
+      state: "failed",
+      infra_outcome: "missing_credentials",
+      workspace_path: null,
+    });
     expect(s.reason).toMatch(/ANTHROPIC_API_KEY.*CLAUDE_CODE_OAUTH_TOKEN.*ANTHROPIC_BASE_URL/);
     expect(await kinds(project, s.id)).not.toContain("agent_spawned");
     await project.close();
@@ -145,7 +149,11 @@ describe("a session", () => {
       `echo 'step one'; echo '{"type":"tool_call","id":"t1","name":"Bash","input":{"command":"make"}}'; echo half > src/app.txt; kill -9 $$`,
     );
     const s = await runSession(project, { routine: loadRoutine(project.root, "task") });
-    expect(s).toMatchObject({ state: "failed", infra_outcome: "ok", task_outcome: "agent_error" });
+    expect(s, `${s.reason}`).toMatchObject({
+      state: "failed",
+      infra_outcome: "ok",
+      task_outcome: "agent_error",
+    });
     const events = (await readEvents<TranscriptEvent>(project.store.db, s.id)).map((e) => e.data);
     expect(events).toContainEqual({ type: "assistant", text: "step one" });
     expect(events).toContainEqual({ type: "tool_call", id: "t1", name: "Bash", input: { command: "make" } });
@@ -183,7 +191,7 @@ describe("a session", () => {
     clock.advance(10 * 60_000 + 1);
     clock.advance(5_000); // the SIGKILL grace, should anything ignore SIGTERM
     const s = await running;
-    expect(s).toMatchObject({ state: "timed_out", infra_outcome: "timeout" });
+    expect(s, `${s.reason}`).toMatchObject({ state: "timed_out", infra_outcome: "timeout" });
     expect(s.reason).toContain("timeout (10m 00s)");
     expect(pids.flat().some(alive)).toBe(false);
     await project.close();
@@ -273,7 +281,7 @@ describe("a session", () => {
     await project.close();
     const reopened = await openProject(repo);
     const s = await findSession(reopened.store.db, "deadrunner");
-    expect(s).toMatchObject({ state: "failed", infra_outcome: "internal_error" });
+    expect(s, `${s.reason}`).toMatchObject({ state: "failed", infra_outcome: "internal_error" });
     expect(s?.reason).toContain("stopped before the session finished");
     await reopened.close();
   });
