@@ -281,7 +281,7 @@ describe("a session", () => {
     await project.close();
     const reopened = await openProject(repo);
     const s = await findSession(reopened.store.db, "deadrunner");
-    expect(s, `${s.reason}`).toMatchObject({ state: "failed", infra_outcome: "internal_error" });
+    expect(s).toMatchObject({ state: "failed", infra_outcome: "internal_error" });
     expect(s?.reason).toContain("stopped before the session finished");
     await reopened.close();
   });
