@@ -52,3 +52,15 @@ export function describeResult(r: BlueprintResult): string {
     );
   return parts.join(" · ");
 }
+
+/**
+ * The note a run gets when `deque.allowed_authors` is empty: every item is filtered out, so
+ * the queue looks empty when it is not.
+ */
+export function emptyAllowlistNote(allowed: readonly string[]): { note: string } | Record<string, never> {
+  return allowed.length
+    ? {}
+    : {
+        note: "deque.allowed_authors in .nightshift/config.yaml is empty, so no issue, PR or comment can reach an agent: add the logins whose issues agents may work on",
+      };
+}

@@ -8,7 +8,7 @@ import { commentsSection, earlierAttemptsSection } from "./context.ts";
 import { withClaim } from "./claims.ts";
 import { pickItems } from "./pick.ts";
 import { issueBranch, parseIssueBranch, readLedger } from "./ledger.ts";
-import type { BlueprintOptions, BlueprintResult, Skip } from "./blueprint.ts";
+import { type BlueprintOptions, type BlueprintResult, emptyAllowlistNote, type Skip } from "./blueprint.ts";
 import { AuthorAllowlist, filterByAuthor, type FilteredRecord } from "./select/index.ts";
 
 /**
@@ -82,6 +82,7 @@ export async function runIssueAgent(
     skipped,
     filtered,
     ...(picked.overLimit ? { note: `${picked.overLimit} more eligible issues wait for the next run` } : {}),
+    ...emptyAllowlistNote(allowlist.logins),
   };
 
   async function runOne(issue: Issue): Promise<SessionRow> {

@@ -47,4 +47,18 @@ describe("work claims", () => {
     expect(await project.forge.listPullRequests(project.repoName)).toHaveLength(1);
     await project.close();
   });
+
+  it("with no allowlisted authors nothing is selected, what was filtered is recorded, and the run says why", async () => {
+    const repo = await makeRepo({ "a.txt": "a\n" });
+    writeRoutine(repo, "issue-oldest", 'agent: command\ncommand: "true"\nworkflow:\n  type: issue-agent');
+    const project = await openProject(repo);
+    await project.forge.createIssue(project.repoName, { title: "One", body: "do it", author: "alice" });
+    const r = await runRoutineOnce(project, loadRoutine(repo, "issue-oldest"), {
+      hostEnv: { PATH: process.env.PATH },
+    });
+    expect(r.sessions).toEqual([]);
+    expect(r.filtered).toEqual([{ kind: "issue", number: 1, author: "alice" }]);
+    expect(r.note).toMatch(/deque.allowed_authors .* is empty/);
+    await project.close();
+  });
 });
