@@ -41,13 +41,19 @@ export interface Ledger {
 }
 
 /**
- * Reads the ledger of `repo`: every pull request whose head branch is under `prefix` (all
- * states, every page).
+ * Reads the ledger of `repo`: every pull request whose head branch is under `prefix`, every
+ * page. Closed ones (earlier attempts) are read only with `closed: true` (the default): on a
+ * long-lived repository they are most of the list, and PR agents and the judge need open ones.
  *
  * @throws {ForgeError} when the forge cannot list pull requests.
  */
-export async function readLedger(forge: Forge, repo: string, prefix: string): Promise<Ledger> {
-  const all = await forge.listPullRequests(repo, { state: "all" });
+export async function readLedger(
+  forge: Forge,
+  repo: string,
+  prefix: string,
+  opts: { closed?: boolean } = {},
+): Promise<Ledger> {
+  const all = await forge.listPullRequests(repo, { state: opts.closed === false ? "open" : "all" });
   const ledger: Ledger = {
     openByIssue: new Map(),
     failedByIssue: new Map(),

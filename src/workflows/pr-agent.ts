@@ -40,7 +40,7 @@ export async function runPrAgent(
   const repo = project.repoName;
   const forge = project.forge;
   const skipped: Skip[] = [];
-  const ledger = await readLedger(forge, repo, routine.branch_prefix);
+  const ledger = await readLedger(forge, repo, routine.branch_prefix, { closed: false });
   const allowlist = new AuthorAllowlist(project.config.deque.allowed_authors);
   await forge.runPendingChecks?.(repo);
   const statuses = new Map(

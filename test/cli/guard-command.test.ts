@@ -3,20 +3,17 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openProject } from "../../src/runner/project.ts";
 import { demotionComment } from "../../src/workflows/guard/run.ts";
-import { cleanupTemp, gitOut, makeRepo, runCli, writeFiles, localForgeOf } from "../support/project.ts";
+import {
+  cleanupTemp,
+  gitOut,
+  makeRepo,
+  runCli,
+  writeFiles,
+  localForgeOf,
+  pushBranch,
+} from "../support/project.ts";
 
 afterAll(cleanupTemp);
-
-/** Commits `files` on a new branch from `from` and pushes it to the forge's bare repository. */
-async function branch(repo: string, bare: string, name: string, from: string, files: Record<string, string>) {
-  await gitOut(repo, "checkout", "--quiet", "-b", name, from);
-  writeFiles(repo, files);
-  await gitOut(repo, "add", "--all");
-  await gitOut(repo, "commit", "--quiet", "-m", `work on ${name}`);
-  await gitOut(repo, "push", "--quiet", bare, name);
-  await gitOut(repo, "checkout", "--quiet", "main");
-  return gitOut(repo, "rev-parse", name);
-}
 
 interface Item {
   number: number;
@@ -42,8 +39,8 @@ describe("nightshift guard", () => {
       await p.forge.repo(p.repoName);
       bare = localForgeOf(p).barePath(p.repoName);
       const m0 = await gitOut(repo, "rev-parse", "main");
-      await branch(repo, bare, "conflict", m0, { "app.txt": "version 2 from the branch\n" });
-      const okHead = await branch(repo, bare, "feature", m0, { "feature.txt": "x\n" });
+      await pushBranch(repo, bare, "conflict", m0, { "app.txt": "version 2 from the branch\n" });
+      const okHead = await pushBranch(repo, bare, "feature", m0, { "feature.txt": "x\n" });
       writeFiles(repo, { "app.txt": "version 2 from main\n" });
       await gitOut(repo, "commit", "--quiet", "-am", "main moves on");
       await p.forge.repo(p.repoName);

@@ -2,22 +2,19 @@ import { appendFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { openProject } from "../../src/runner/project.ts";
-import { cleanupTemp, gitOut, makeRepo, runCli, writeFiles, localForgeOf } from "../support/project.ts";
+import {
+  cleanupTemp,
+  gitOut,
+  makeRepo,
+  runCli,
+  writeFiles,
+  localForgeOf,
+  pushBranch,
+} from "../support/project.ts";
 
 /** `nightshift pr …` and `nightshift issue close|reopen` through the real CLI on the local forge. */
 
 afterAll(cleanupTemp);
-
-/** Commits `files` on a new branch from `from` and pushes it to the forge's bare repository. */
-async function branch(repo: string, bare: string, name: string, from: string, files: Record<string, string>) {
-  await gitOut(repo, "checkout", "--quiet", "-b", name, from);
-  writeFiles(repo, files);
-  await gitOut(repo, "add", "--all");
-  await gitOut(repo, "commit", "--quiet", "-m", `work on ${name}`);
-  await gitOut(repo, "push", "--quiet", bare, name);
-  await gitOut(repo, "checkout", "--quiet", "main");
-  return gitOut(repo, "rev-parse", name);
-}
 
 /**
  * A project whose forge has, in this order: #1 `conflict` (conflicts with main), #2
@@ -35,14 +32,14 @@ async function project(opts: { config?: string; extra?: Record<string, Record<st
     await p.forge.repo(p.repoName);
     const bare = localForgeOf(p).barePath(p.repoName);
     const m0 = await gitOut(repo, "rev-parse", "main");
-    await branch(repo, bare, "conflict", m0, { "app.txt": "version 2 from the branch\n" });
-    const feature = await branch(repo, bare, "feature", m0, { "feature.txt": "x\n" });
+    await pushBranch(repo, bare, "conflict", m0, { "app.txt": "version 2 from the branch\n" });
+    const feature = await pushBranch(repo, bare, "feature", m0, { "feature.txt": "x\n" });
     writeFiles(repo, { "app.txt": "version 2 from main\n" });
     await gitOut(repo, "commit", "--quiet", "-am", "main moves on");
     await p.forge.repo(p.repoName);
-    await branch(repo, bare, "clean", "main", { "c.txt": "one\ntwo\n" });
+    await pushBranch(repo, bare, "clean", "main", { "c.txt": "one\ntwo\n" });
     for (const [name, files] of Object.entries(opts.extra ?? {}))
-      await branch(repo, bare, name, "main", files);
+      await pushBranch(repo, bare, name, "main", files);
     for (const head of ["conflict", "feature", "clean", ...Object.keys(opts.extra ?? {})])
       await p.forge.createPullRequest(p.repoName, {
         title: `PR ${head}`,

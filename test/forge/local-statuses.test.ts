@@ -6,7 +6,7 @@ import { ForgeError, type PullRequestStatus } from "../../src/forge/types.ts";
 import { openStore, type Store } from "../../src/store/db.ts";
 import { ManualClock } from "../../src/util/clock.ts";
 import { until } from "../support/processes.ts";
-import { cleanupTemp, gitOut, makeRepo, tempDir, writeFiles } from "../support/project.ts";
+import { cleanupTemp, gitOut, makeRepo, tempDir, writeFiles, pushBranch } from "../support/project.ts";
 
 /**
  * The local forge's view of pull requests, computed with real git in the bare repository:
@@ -29,18 +29,13 @@ interface World {
 }
 
 /** Commits `files` on a new branch `name` made from `from` in the source, and pushes it to the forge. */
-async function branch(
+function branch(
   w: Pick<World, "source" | "bare">,
   name: string,
   from: string,
   files: Record<string, string>,
 ) {
-  await gitOut(w.source, "checkout", "--quiet", "-b", name, from);
-  writeFiles(w.source, files);
-  await gitOut(w.source, "add", "--all");
-  await gitOut(w.source, "commit", "--quiet", "-m", `work on ${name}`);
-  await gitOut(w.source, "push", "--quiet", w.bare, `${name}:${name}`);
-  await gitOut(w.source, "checkout", "--quiet", "main");
+  return pushBranch(w.source, w.bare, name, from, files);
 }
 
 async function world(opts: { ciTimeoutMs?: number; ci?: string } = {}): Promise<World> {

@@ -113,3 +113,24 @@ export function localForgeOf(project: { forge: Forge }): LocalForge {
     throw new Error(`expected the local forge, got ${project.forge.kind}`);
   return project.forge;
 }
+
+/**
+ * Commits `files` on a new branch `name` cut from `from` in the working repository `src`,
+ * pushes it to the forge's bare repository `bare`, returns to `main`, and returns the
+ * branch's commit.
+ */
+export async function pushBranch(
+  src: string,
+  bare: string,
+  name: string,
+  from: string,
+  files: Record<string, string>,
+): Promise<string> {
+  await gitOut(src, "checkout", "--quiet", "-b", name, from);
+  writeFiles(src, files);
+  await gitOut(src, "add", "--all");
+  await gitOut(src, "commit", "--quiet", "-m", `work on ${name}`);
+  await gitOut(src, "push", "--quiet", bare, `${name}:${name}`);
+  await gitOut(src, "checkout", "--quiet", "main");
+  return gitOut(src, "rev-parse", name);
+}

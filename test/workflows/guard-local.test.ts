@@ -10,7 +10,7 @@ import { ManualClock } from "../../src/util/clock.ts";
 import { decide } from "../../src/workflows/guard/decide.ts";
 import { formatGuardReport } from "../../src/workflows/guard/report.ts";
 import { GUARD_MARKER, runGuard } from "../../src/workflows/guard/run.ts";
-import { cleanupTemp, gitOut, makeRepo, tempDir, writeFiles } from "../support/project.ts";
+import { cleanupTemp, gitOut, makeRepo, tempDir, writeFiles, pushBranch } from "../support/project.ts";
 
 afterAll(cleanupTemp);
 const stores: Store[] = [];
@@ -19,17 +19,6 @@ afterEach(async () => {
 });
 
 const REPO = "demo";
-
-/** Commits `files` on a new branch `name` from `from` in `src` and pushes it to the forge's bare repository. */
-async function branch(src: string, bare: string, name: string, from: string, files: Record<string, string>) {
-  await gitOut(src, "checkout", "--quiet", "-b", name, from);
-  writeFiles(src, files);
-  await gitOut(src, "add", "--all");
-  await gitOut(src, "commit", "--quiet", "-m", `work on ${name}`);
-  await gitOut(src, "push", "--quiet", bare, name);
-  await gitOut(src, "checkout", "--quiet", "main");
-  return gitOut(src, "rev-parse", name);
-}
 
 /**
  * A forge with one PR of each kind. From the first commit of main: `conflict` (changes the
@@ -54,18 +43,18 @@ async function scenario() {
   const m0 = await gitOut(src, "rev-parse", "main");
 
   const heads: Record<string, string> = {};
-  heads.conflict = await branch(src, bare, "conflict", m0, { "app.txt": "version 2 from the branch\n" });
-  heads.failing = await branch(src, bare, "failing", m0, { "failing.txt": "x\n" });
-  heads.behind = await branch(src, bare, "behind", m0, { "behind.txt": "x\n" });
-  heads.draft = await branch(src, bare, "draft", m0, { "draft.txt": "x\n" });
+  heads.conflict = await pushBranch(src, bare, "conflict", m0, { "app.txt": "version 2 from the branch\n" });
+  heads.failing = await pushBranch(src, bare, "failing", m0, { "failing.txt": "x\n" });
+  heads.behind = await pushBranch(src, bare, "behind", m0, { "behind.txt": "x\n" });
+  heads.draft = await pushBranch(src, bare, "draft", m0, { "draft.txt": "x\n" });
   writeFiles(src, { "app.txt": "version 2 from main\n", "news.txt": "news\n" });
   await gitOut(src, "commit", "--quiet", "-am", "main moves on");
   await gitOut(src, "add", "--all");
   await gitOut(src, "commit", "--quiet", "-m", "news");
   await forge.repo(REPO); // publishes the new main
   const main = await gitOut(src, "rev-parse", "main");
-  heads.pending = await branch(src, bare, "pending", main, { "pending.txt": "x\n" });
-  heads.clean = await branch(src, bare, "clean", main, { "clean.txt": "x\n" });
+  heads.pending = await pushBranch(src, bare, "pending", main, { "pending.txt": "x\n" });
+  heads.clean = await pushBranch(src, bare, "clean", main, { "clean.txt": "x\n" });
 
   await forge.recordCheck(REPO, heads.failing, {
     name: "test",
@@ -283,7 +272,7 @@ describe("guard on the local forge", () => {
         if (prop === "listPullRequestStatuses")
           return async (repo: string) => {
             const statuses = await target.listPullRequestStatuses(repo);
-            pushed = await branch(s.src, s.bare, "behind-2", s.heads.behind!, { "more.txt": "more\n" });
+            pushed = await pushBranch(s.src, s.bare, "behind-2", s.heads.behind!, { "more.txt": "more\n" });
             await gitOut(s.bare, "update-ref", "refs/heads/behind", pushed);
             return statuses;
           };

@@ -196,38 +196,44 @@ export function registerPr(program: Command): void {
       });
     });
 
-  pr.command("ready")
-    .description("mark a draft pull request ready for review")
-    .argument("<number>", "pull request number", positiveInt("pull request number"))
-    .option("--repo <name>", "repository on the forge (default: the project's)")
-    .action(async (number: number, _opts: unknown, cmd: Command) => {
-      await withProject(cmd, async (p) => {
-        await p.forge.setDraft(repoOption(cmd, p.repoName), number, false);
-        console.log(`pull request #${number} is ready for review`);
+  // Draft state and closing: one forge call each.
+  const actions: [
+    string,
+    string,
+    (p: Project, repo: string, n: number) => Promise<void>,
+    (n: number) => string,
+  ][] = [
+    [
+      "ready",
+      "mark a draft pull request ready for review",
+      (p, r, n) => p.forge.setDraft(r, n, false),
+      (n) => `pull request #${n} is ready for review`,
+    ],
+    [
+      "draft",
+      "turn a pull request back into a draft",
+      (p, r, n) => p.forge.setDraft(r, n, true),
+      (n) => `pull request #${n} is a draft`,
+    ],
+    [
+      "close",
+      "close a pull request without merging it",
+      (p, r, n) => p.forge.closePullRequest(r, n),
+      (n) => `closed pull request #${n}`,
+    ],
+  ];
+  for (const [name, description, act, done] of actions) {
+    pr.command(name)
+      .description(description)
+      .argument("<number>", "pull request number", positiveInt("pull request number"))
+      .option("--repo <name>", "repository on the forge (default: the project's)")
+      .action(async (number: number, _opts: unknown, cmd: Command) => {
+        await withProject(cmd, async (p) => {
+          await act(p, repoOption(cmd, p.repoName), number);
+          console.log(done(number));
+        });
       });
-    });
-
-  pr.command("draft")
-    .description("turn a pull request back into a draft")
-    .argument("<number>", "pull request number", positiveInt("pull request number"))
-    .option("--repo <name>", "repository on the forge (default: the project's)")
-    .action(async (number: number, _opts: unknown, cmd: Command) => {
-      await withProject(cmd, async (p) => {
-        await p.forge.setDraft(repoOption(cmd, p.repoName), number, true);
-        console.log(`pull request #${number} is a draft`);
-      });
-    });
-
-  pr.command("close")
-    .description("close a pull request without merging it")
-    .argument("<number>", "pull request number", positiveInt("pull request number"))
-    .option("--repo <name>", "repository on the forge (default: the project's)")
-    .action(async (number: number, _opts: unknown, cmd: Command) => {
-      await withProject(cmd, async (p) => {
-        await p.forge.closePullRequest(repoOption(cmd, p.repoName), number);
-        console.log(`closed pull request #${number}`);
-      });
-    });
+  }
 
   pr.command("review")
     .description("add a line comment to a pull request's review (a new thread, or a reply with --thread)")

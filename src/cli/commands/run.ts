@@ -7,6 +7,7 @@ import type { Routine } from "../../config/routine-schema.ts";
 import { describeResult } from "../../workflows/blueprint.ts";
 import { formatGuardReport } from "../../workflows/guard/report.ts";
 import { runRoutineOnce } from "../../workflows/run-routine.ts";
+import type { TranscriptListener } from "../../runner/transcript/recorder.ts";
 import type { SessionRow } from "../../store/schema.ts";
 import { positiveInt, printJson, withProject } from "../context.ts";
 import { formatEvent, sessionDuration, stateLabel } from "../format.ts";
@@ -26,19 +27,12 @@ export async function runRoutine(project: Project, name: string, opts: RunOption
     opts.issue !== undefined ? await project.forge.getIssue(project.repoName, opts.issue) : undefined;
   if (!routine.enabled && !opts.json)
     console.error(pc.yellow(`note: routine "${name}" is disabled (enabled: false); running it once by hand`));
-  const abort = new AbortController();
-  const onSignal = () => {
-    if (!opts.json) console.error(pc.yellow("\ncancelling: stopping the agent…"));
-    abort.abort();
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
+  return cancellable(opts, async (signal) => {
     const session = await runSession(project, {
       routine,
       ...(opts.text ? { text: opts.text } : {}),
       ...(issue ? { issue } : {}),
-      signal: abort.signal,
+      signal,
       onCreated: (id) => {
         if (!opts.json)
           console.log(
@@ -48,19 +42,12 @@ export async function runRoutine(project: Project, name: string, opts: RunOption
               ),
           );
       },
-      onEvent: (ev) => {
-        if (opts.json) return;
-        const line = formatEvent(ev, { verbose: opts.verbose ?? false });
-        if (line !== undefined) console.log(line);
-      },
+      onEvent: liveTranscript(opts),
     });
     if (opts.json) printJson(session);
     else printSummary(session, project.clock.now());
     return session;
-  } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
-  }
+  });
 }
 
 /**
@@ -69,22 +56,14 @@ export async function runRoutine(project: Project, name: string, opts: RunOption
  * @returns whether every session succeeded.
  */
 async function runBlueprint(project: Project, routine: Routine, opts: RunOptions): Promise<boolean> {
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
+  return cancellable(opts, async (signal) => {
     const result = await runRoutineOnce(project, routine, {
       ...(opts.text ? { text: opts.text } : {}),
-      signal: abort.signal,
+      signal,
       onCreated: (id) => {
         if (!opts.json) console.log(pc.bold(`session ${id}`) + pc.dim(` · routine ${routine.name}`));
       },
-      onEvent: (ev) => {
-        if (opts.json) return;
-        const line = formatEvent(ev, { verbose: opts.verbose ?? false });
-        if (line !== undefined) console.log(line);
-      },
+      onEvent: liveTranscript(opts),
     });
     if (opts.json) {
       printJson(result);
@@ -95,10 +74,36 @@ async function runBlueprint(project: Project, routine: Routine, opts: RunOptions
       if (line) console.log(pc.dim(`\n${routine.workflow!.type}: ${line}`));
     }
     return result.sessions.every((s) => s.state === "succeeded") && (result.guard?.totals.errors ?? 0) === 0;
+  });
+}
+
+/**
+ * Runs `fn` with a signal that Ctrl-C (SIGINT) and SIGTERM abort — the running agent's process
+ * group is stopped — saying so on stderr unless `--json`.
+ */
+async function cancellable<T>(opts: RunOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (!opts.json) console.error(pc.yellow("\ncancelling: stopping the agent…"));
+    abort.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await fn(abort.signal);
   } finally {
     process.removeListener("SIGINT", onSignal);
     process.removeListener("SIGTERM", onSignal);
   }
+}
+
+/** Prints each transcript event as it is stored (nothing with `--json`). */
+function liveTranscript(opts: RunOptions): TranscriptListener {
+  return (ev) => {
+    if (opts.json) return;
+    const line = formatEvent(ev, { verbose: opts.verbose ?? false });
+    if (line !== undefined) console.log(line);
+  };
 }
 
 /** The closing block of `nightshift run`: outcome, PR, usage, where the transcript is. */

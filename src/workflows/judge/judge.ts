@@ -69,7 +69,7 @@ export async function runJudge(
   }
   const diff = await forge.pullRequestDiff(repo, p.pr.number);
   const diffFiles = filesOfDiff(diff);
-  const ledger = await readLedger(forge, repo, routine.branch_prefix);
+  const ledger = await readLedger(forge, repo, routine.branch_prefix, { closed: false });
   const summary = p.agentSession ? await lastAgentMessage(project, p.agentSession.id) : "";
   const reasons = judgeRules({
     status,
