@@ -26,6 +26,7 @@
  * Usage: node bench/sandbox-overhead/index.ts [--iterations 7] [--packages 20] [--skip-claude] [--keep]
  * Writes bench/results/sandbox-overhead.json.
  */
+import { baseReadPaths } from "../../src/runner/sandbox/session-policy.ts";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -161,7 +162,16 @@ async function spawnOnce(dir: string, agent: Agent, mode: Mode, model?: ModelSer
       end: () => [{ type: "result", isError: false }],
     };
   }
-  const policy: SandboxPolicy = { mode, workspace, home, tmp, allowedDomains, denyRead: [] };
+  // The sessions' read policy: denied by default, the system folders and the toolchain readable.
+  const policy: SandboxPolicy = {
+    mode,
+    workspace,
+    home,
+    tmp,
+    allowedDomains,
+    readPaths: baseReadPaths(),
+    denyRead: [],
+  };
   const t0 = performance.now();
   const wrapped = await wrapInvocation(inv, policy);
   const wrapMs = performance.now() - t0;

@@ -93,9 +93,23 @@ export function formatEvent(ev: TranscriptEvent, opts: { verbose?: boolean } = {
   }
 }
 
-/** Prints rows as aligned columns under a header. */
+/**
+ * `text` as one line of a table cell: a line break (with the blanks around it) becomes ` | `,
+ * any other control character (NUL, an ESC that does not start a colour code, C1) a space.
+ * Colour codes (SGR, as picocolors writes them) are kept.
+ */
+export function cellText(text: string): string {
+  return text
+    .replace(/[ \t]*(?:\r\n|[\r\n\u2028\u2029])\s*/g, " | ")
+    .replace(/\x1b\[[0-9;]*m|[\u0000-\u001f\u007f-\u009f]/g, (m) => (m.length > 1 ? m : " "));
+}
+
+/** Prints rows as aligned columns under a header; every cell is made one line ({@link cellText}). */
 export function table(header: string[], rows: (string | number | null | undefined)[][]): string {
-  const cells = [header, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? "—" : String(c))))];
+  const cells = [
+    header,
+    ...rows.map((r) => r.map((c) => (c === null || c === undefined ? "—" : cellText(String(c))))),
+  ];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   return cells
     .map((r, i) => {

@@ -1,3 +1,4 @@
+import { isIPv6 } from "node:net";
 import { z } from "zod";
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -28,6 +29,28 @@ export const REGISTRY_DOMAINS = [
   "deb.debian.org",
 ] as const;
 
+const HOST_LABEL = /^(?!-)[A-Za-z0-9_-]{1,63}(?<!-)$/;
+
+/**
+ * Whether `entry` is a valid entry of an environment's `network` list: a host name with at
+ * least one dot (`api.example.com`, an IPv4 address), `localhost`, a `*.example.com` wildcard
+ * (at least two labels after `*.`: `*.com` is too broad), or a bracketed IPv6 address, each
+ * optionally followed by `:port` (1–65535). These are the entries the sandbox's proxy
+ * (`@anthropic-ai/sandbox-runtime`) accepts; anything else would only fail when a session starts.
+ */
+export function isNetworkEntry(entry: string): boolean {
+  let host = entry;
+  const port = /^(.*?):([1-9]\d{0,4})$/.exec(entry);
+  if (port) {
+    if (Number(port[2]) > 65535) return false;
+    host = port[1]!;
+  }
+  if (host.startsWith("[") && host.endsWith("]")) return isIPv6(host.slice(1, -1));
+  if (host === "localhost") return true;
+  const labels = (host.startsWith("*.") ? host.slice(2) : host).split(".");
+  return labels.length >= 2 && labels.every((l) => HOST_LABEL.test(l));
+}
+
 /**
  * A named environment (`environments.<name>` in `.nightshift/config.yaml`): what network the
  * agent may reach and which extra environment variables it gets. Values come from the host
@@ -41,12 +64,13 @@ export const EnvironmentSchema = z
         z.enum(["none", "registries", "full"]),
         z
           .array(
-            z
-              .string()
-              .regex(
-                /^[A-Za-z0-9.*-]+(:\d+)?$/,
-                "must be a domain such as api.example.com or localhost:8080",
-              ),
+            z.string().refine(isNetworkEntry, {
+              error: (issue) => {
+                const entry = String(issue.input);
+                const single = /^[A-Za-z0-9_-]+(:\d+)?$/.test(entry);
+                return `must be a host name with at least one dot (api.example.com), "localhost", a "*.example.com" wildcard (at least two labels after "*."), or one of those with ":port" (1-65535); got ${JSON.stringify(entry)}${single ? ": a single-label name cannot be allowlisted, write its full domain name" : ""}`;
+              },
+            }),
           )
           .min(1),
       ])
@@ -60,6 +84,21 @@ export const EnvironmentSchema = z
      * `none` runs it with the runner's rights: unsafe, and said so in every transcript.
      */
     sandbox: z.enum(["on", "none"]).default("on"),
+    /**
+     * Extra folders or files the sandboxed agent may read (read-only), beyond its workspace,
+     * HOME, TMPDIR and the toolchain: absolute paths or `~/…` (the runner's HOME), e.g. a
+     * toolchain kept in HOME (`~/.pyenv`, `~/.rustup`). Everything else is unreadable.
+     */
+    read: z
+      .array(
+        z
+          .string()
+          .refine((p) => p.startsWith("/") || p.startsWith("~/"), {
+            error: (issue) => `must be an absolute path or start with ~/; got ${JSON.stringify(issue.input)}`,
+          })
+          .refine((p) => !/[*?[\]{}]/.test(p), { error: "must be a plain path (no glob characters)" }),
+      )
+      .default([]),
     /**
      * A shell script (bash, `-e -o pipefail`) run in the workspace before the agent, under the
      * same sandbox and network. Its result — files it leaves in the clones that git does not
@@ -175,4 +214,4 @@ export const McpServerSchema = z.union([McpStdioServerSchema, McpRemoteServerSch
 export type McpServerConfig = z.output<typeof McpServerSchema>;
 
 /** The environment every routine gets unless it names another: package registries, no extra variables. */
-export const DEFAULT_ENVIRONMENT: Environment = { network: "registries", env: {}, sandbox: "on" };
+export const DEFAULT_ENVIRONMENT: Environment = { network: "registries", env: {}, sandbox: "on", read: [] };

@@ -1,8 +1,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { ConfigError, ConfigErrors, RoutineNotFoundError } from "./errors.ts";
+import { secretsFileWarnings, stateDirProblem } from "./project-checks.ts";
+import { nulByteErrors, nulStringErrors, promptSizeError } from "./text-checks.ts";
 import { type ProjectConfig, ProjectConfigSchema } from "./project-schema.ts";
-import { type Routine, RoutineFrontMatterSchema } from "./routine-schema.ts";
+import {
+  ROUTINE_NAME_RE,
+  ROUTINE_NAME_RULE,
+  type Routine,
+  RoutineFrontMatterSchema,
+} from "./routine-schema.ts";
 import { issuesToErrors, parseYamlWithPositions } from "./yaml-positions.ts";
 
 /** Name of the folder that marks a nightshift project. */
@@ -31,6 +38,8 @@ export function findProjectRoot(start: string): string | undefined {
 export function parseRoutine(file: string, text: string): Routine {
   const shown = relative(process.cwd(), file) || file;
   const lines = text.split(/\r?\n/);
+  const nulBytes = nulByteErrors(shown, lines);
+  if (nulBytes.length) throw new ConfigErrors(nulBytes);
   if (lines[0]?.trim() !== "---") {
     throw new ConfigErrors([
       new ConfigError(
@@ -56,6 +65,8 @@ export function parseRoutine(file: string, text: string): Routine {
       new ConfigError(shown, 2, 1, "", "the front-matter must be a YAML mapping (key: value lines)"),
     ]);
   }
+  const nulStrings = nulStringErrors(shown, yaml);
+  if (nulStrings.length) throw new ConfigErrors(nulStrings);
   const parsed = RoutineFrontMatterSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigErrors(issuesToErrors(shown, yaml, parsed.error.issues));
   const prompt = lines
@@ -65,6 +76,8 @@ export function parseRoutine(file: string, text: string): Routine {
   const fileName = basename(file).replace(/\.md$/, "");
   const name = parsed.data.name ?? fileName;
   const errors: ConfigError[] = [];
+  const tooBig = promptSizeError(shown, end + 2, prompt);
+  if (tooBig) errors.push(tooBig);
   if (!prompt) {
     errors.push(
       new ConfigError(
@@ -73,6 +86,23 @@ export function parseRoutine(file: string, text: string): Routine {
         1,
         "prompt",
         "the routine has no prompt: write the instructions after the closing ---",
+      ),
+    );
+  }
+  if (!parsed.data.name && !ROUTINE_NAME_RE.test(fileName)) {
+    const slug =
+      fileName
+        .toLowerCase()
+        .replace(/[^a-z0-9_-]+/g, "-")
+        .replace(/^[-_]+|-+$/g, "")
+        .slice(0, 63) || "my-routine";
+    errors.push(
+      new ConfigError(
+        shown,
+        1,
+        1,
+        "name",
+        `the routine name "${fileName}" comes from the file name and must be ${ROUTINE_NAME_RULE}, because it becomes part of the git branch (${parsed.data.branch_prefix}${fileName}-<session>); rename the file to ${slug}.md`,
       ),
     );
   }
@@ -90,6 +120,28 @@ export function parseRoutine(file: string, text: string): Routine {
   }
   if (errors.length) throw new ConfigErrors(errors);
   return { ...parsed.data, name, prompt, file: resolve(file) };
+}
+
+/**
+ * Where fields of a loaded routine's front-matter are, for errors found after loading (checks
+ * against the project or the disk): `locate(["repos", 1])` gives its line and column. The file
+ * is read again; if it went away, every field is at line 1.
+ *
+ * @returns the file as shown in messages (relative to the working directory) and the locator.
+ */
+export function routineLocator(routine: Pick<Routine, "file">): {
+  shown: string;
+  locate(path: (string | number)[]): { line: number; column: number };
+} {
+  const shown = relative(process.cwd(), routine.file) || routine.file;
+  try {
+    const lines = readFileSync(routine.file, "utf8").split(/\r?\n/);
+    const end = lines.findIndex((l, i) => i > 0 && l.trim() === "---");
+    const yaml = parseYamlWithPositions(shown, lines.slice(1, end).join("\n"), 1);
+    return { shown, locate: (path) => yaml.locate(path) };
+  } catch {
+    return { shown, locate: () => ({ line: 1, column: 1 }) };
+  }
 }
 
 /** The result of loading every routine of a project: the valid ones and the errors of the others. */
@@ -161,11 +213,41 @@ export function loadRoutine(root: string, name: string): Routine {
  */
 export function loadProjectConfig(root: string): ProjectConfig {
   const file = join(root, PROJECT_DIR, "config.yaml");
-  if (!existsSync(file)) return ProjectConfigSchema.parse({});
   const shown = relative(process.cwd(), file) || file;
+  if (!existsSync(file)) {
+    const config = ProjectConfigSchema.parse({});
+    const problem = stateDirProblem(root, config.state_dir);
+    if (problem)
+      throw new ConfigErrors([new ConfigError(shown, 1, 1, "state_dir", `(the default) ${problem}`)]);
+    return config;
+  }
   const yaml = parseYamlWithPositions(shown, readFileSync(file, "utf8"));
   if (yaml.syntaxErrors.length) throw new ConfigErrors(yaml.syntaxErrors);
   const parsed = ProjectConfigSchema.safeParse(yaml.value ?? {});
   if (!parsed.success) throw new ConfigErrors(issuesToErrors(shown, yaml, parsed.error.issues));
+  const problem = stateDirProblem(root, parsed.data.state_dir);
+  if (problem) {
+    const { line, column } = yaml.locate(["state_dir"]);
+    throw new ConfigErrors([new ConfigError(shown, line, column, "state_dir", problem)]);
+  }
   return parsed.data;
+}
+
+/**
+ * Warnings about `.nightshift/config.yaml` that do not stop anything (a `secrets_file` readable
+ * by others, inside the repository, or committed), located at the field's line.
+ */
+export function projectConfigWarnings(root: string, config: ProjectConfig): ConfigError[] {
+  const warnings = secretsFileWarnings(root, config);
+  if (warnings.length === 0) return [];
+  const file = join(root, PROJECT_DIR, "config.yaml");
+  const shown = relative(process.cwd(), file) || file;
+  let at = { line: 1, column: 1 };
+  try {
+    at = parseYamlWithPositions(shown, readFileSync(file, "utf8")).locate(["secrets_file"]);
+  } catch {
+    // the file went away since it was loaded: report line 1
+  }
+  // The warnings name the field themselves ("secrets_file … can be read by …").
+  return warnings.map((w) => new ConfigError(shown, at.line, at.column, "", w));
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { parseDuration } from "./duration.ts";
 import { EnvironmentSchema, MCP_SERVER_NAME, McpServerSchema } from "./environment-schema.ts";
-import { DEFAULT_PROTECTED_PATHS, DequeSchema } from "./workflow-schema.ts";
+import { ALWAYS_PROTECTED_PATHS, DEFAULT_PROTECTED_PATHS, DequeSchema } from "./workflow-schema.ts";
 
 /**
  * `.nightshift/config.yaml`: project settings. Every field is optional; the defaults make
@@ -96,9 +96,15 @@ export const ProjectConfigSchema = z
       .default({ author_name: "nightshift", author_email: "nightshift@localhost" }),
     /**
      * Paths (picomatch globs) no session may change: a push whose diff touches one is refused
-     * and recorded, whatever the prompt said. Default: CI configuration.
+     * and recorded, and the judge never promotes a PR touching one, whatever the prompt said.
+     * Default: nightshift's own rules (`.nightshift/**`) and CI configuration. `.nightshift/**`
+     * is always added, even to a list that leaves it out: nightshift's rules are only changed
+     * by a human.
      */
-    protected_paths: z.array(z.string().min(1)).default(DEFAULT_PROTECTED_PATHS),
+    protected_paths: z
+      .array(z.string().min(1))
+      .default(DEFAULT_PROTECTED_PATHS)
+      .transform((globs) => [...new Set([...ALWAYS_PROTECTED_PATHS, ...globs])]),
     /** The deque workflow's shared rules: author allowlist and review back-pressure. */
     deque: DequeSchema,
     /** Base URL of `nightshift serve`, used for transcript links in PR bodies. */

@@ -178,5 +178,13 @@ export const DequeSchema = z
   .default({ allowed_authors: [], max_ready_prs: 5, max_open_drafts: 10 });
 export type DequeConfig = z.output<typeof DequeSchema>;
 
-/** Paths a push may never touch, whatever the routine (CI configuration by default). */
-export const DEFAULT_PROTECTED_PATHS = [".github/workflows/**", ".ci/**"];
+/**
+ * Paths that are protected whatever `protected_paths` says: nightshift's own rules (routines,
+ * `config.yaml`, loop files). An agent that could change them could widen its own sandbox,
+ * network or agent, so a push touching them is refused and the judge never promotes a PR that
+ * does; only a human edits them.
+ */
+export const ALWAYS_PROTECTED_PATHS = [".nightshift/**"];
+
+/** Paths a push may never touch, whatever the routine: nightshift's rules and CI configuration by default. */
+export const DEFAULT_PROTECTED_PATHS = [...ALWAYS_PROTECTED_PATHS, ".github/workflows/**", ".ci/**"];

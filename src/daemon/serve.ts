@@ -27,7 +27,10 @@ export interface Daemon {
   pool: WorkerPool;
   /** One scheduler round now (tests and `--once`). */
   tick(): Promise<void>;
-  /** Graceful stop: no new work, running sessions get the grace period, then are cancelled. */
+  /**
+   * Graceful stop: no new work, running sessions get the grace period, then are stopped and
+   * their runs requeued uncounted for the next start (see `WorkerPool.stop`).
+   */
   stop(): Promise<void>;
 }
 

@@ -16,6 +16,11 @@ export interface FireRequest {
   /** Run-specific text for the prompt. */
   context?: string;
   issueNumber?: number;
+  /**
+   * Record the fire as `skipped` with this reason instead of queueing it: a fire that must
+   * not start a session but must not vanish either (a GitHub delivery by an untrusted author).
+   */
+  skipReason?: string;
   now: number;
 }
 
@@ -34,13 +39,25 @@ export interface FireResult {
  * progress or waiting: `allow` queues beside them, `forbid` records the fire as skipped,
  * `replace` cancels the running session (through `cancelRunning`) and queues, `queue-one`
  * queues one run behind the running one and skips beyond that. A fire whose dedupe key was
- * seen before changes nothing.
+ * seen before changes nothing. A fire with a `skipReason` is only recorded, as `skipped`.
  */
 export async function fireRoutine(
   db: Kysely<Database>,
   req: FireRequest,
   opts: { cancelRunning?(routine: string): number } = {},
 ): Promise<FireResult> {
+  if (req.skipReason !== undefined) {
+    const r = await insertRun(db, {
+      routine: req.routine.name,
+      trigger: req.trigger,
+      dedupeKey: req.dedupeKey,
+      maxRunning: maxRunningFor(req.routine),
+      now: req.now,
+      state: "skipped",
+      reason: req.skipReason,
+    });
+    return { runId: r.id, outcome: r.inserted ? "skipped" : "duplicate", reason: req.skipReason };
+  }
   // `allow` never looks at what is running: no need to count (it grows with the backlog).
   const counts =
     req.routine.overlap === "allow"

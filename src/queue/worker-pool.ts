@@ -8,19 +8,32 @@ import {
   finishRun,
   heartbeatRun,
   type RunRow,
+  requeueRun,
   retryOrFailRun,
   setRunSession,
 } from "../store/runs.ts";
+import { updateSession } from "../store/sessions.ts";
 import type { InfraOutcome } from "../store/schema.ts";
 import { randomId } from "../util/ids.ts";
 
-/** Infrastructure outcomes worth another attempt; the agent's own failures are not retried. */
-const RETRYABLE: readonly InfraOutcome[] = [
-  "workspace_error",
-  "agent_spawn_error",
-  "delivery_error",
-  "internal_error",
-];
+/**
+ * Infrastructure outcomes worth another attempt: a workspace that could not be prepared, an
+ * agent CLI that could not be spawned, a delivery (push, PR) that failed — things a second try
+ * can fix. A killed runner is retried too, through its expired lease. Not retried: the agent's
+ * own failures, and deterministic ones — `internal_error` (a bug or bad input: retrying only
+ * hides it), `missing_credentials`, `environment_error`, `timeout`, `cancelled`.
+ */
+const RETRYABLE: readonly InfraOutcome[] = ["workspace_error", "agent_spawn_error", "delivery_error"];
+
+/**
+ * The abort reason of a graceful shutdown. A run whose session it stopped goes back to the
+ * queue (attempt not counted); any other abort (the `replace` overlap policy, a lost lease, a
+ * person cancelling) leaves the run cancelled.
+ */
+const SHUTDOWN = new Error("stopped by daemon shutdown");
+
+/** Why a run stopped by a shutdown was put back, as the run and its session record it. */
+export const SHUTDOWN_REQUEUE_REASON = "stopped by daemon shutdown; requeued";
 
 /** Settings of a {@link WorkerPool}. Durations in ms. */
 export interface WorkerPoolOptions {
@@ -41,14 +54,15 @@ export interface WorkerPoolOptions {
 /** Lifecycle events a test or the server can wait on. */
 export interface WorkerPoolEvents {
   claimed(run: RunRow): void;
-  finished(run: RunRow, outcome: "done" | "retry" | "failed" | "cancelled"): void;
+  finished(run: RunRow, outcome: "done" | "retry" | "failed" | "cancelled" | "requeued"): void;
 }
 
 /**
  * Runs queued runs as sessions: claims them with a lease, keeps the lease alive with
  * heartbeats while the session runs, and records the end. Runs whose lease expired (their
  * worker was killed) are put back for another attempt, with backoff, until their attempts are
- * used up. Infrastructure failures are retried; the agent's own failures are not.
+ * used up. Infrastructure failures are retried; the agent's own failures are not. Runs whose
+ * sessions a graceful {@link WorkerPool.stop} cut short go back to the queue uncounted.
  */
 export class WorkerPool {
   readonly owner = `worker-${process.pid}-${randomId(6)}`;
@@ -165,8 +179,13 @@ export class WorkerPool {
         run.issue_number !== null
           ? await this.#project.forge.getIssue(this.#project.repoName, run.issue_number)
           : undefined;
-      // The first attempt uses the session id announced when the run was fired.
-      const sessionId = run.attempt === 1 && run.session_id ? run.session_id : undefined;
+      // The first attempt uses the session id announced when the run was fired, unless a
+      // session already has it (an attempt stopped by a shutdown, requeued uncounted).
+      const announced =
+        run.attempt === 1 && run.session_id
+          ? await db.selectFrom("sessions").select("id").where("id", "=", run.session_id).executeTakeFirst()
+          : undefined;
+      const sessionId = run.attempt === 1 && run.session_id && !announced ? run.session_id : undefined;
       const result = await runRoutineOnce(this.#project, routine, {
         trigger: run.trigger,
         signal: abort.signal,
@@ -183,7 +202,17 @@ export class WorkerPool {
         result.sessions.find(
           (s) => s.state === "cancelled" || (s.infra_outcome && RETRYABLE.includes(s.infra_outcome)),
         ) ?? result.sessions.at(-1);
-      if (!session) {
+      const cut = result.sessions.filter((s) => s.state === "cancelled");
+      // Stopped by a shutdown, not by a person: the run goes back to the queue, uncounted. A
+      // blueprint is re-run even when no session was cut (it stops between items); its ledger
+      // and claims make a re-run skip what is done.
+      if (abort.signal.reason === SHUTDOWN && (cut.length > 0 || routine.workflow)) {
+        const reason = `${SHUTDOWN_REQUEUE_REASON} (run ${run.id}; attempt ${run.attempt} not counted)`;
+        for (const s of cut) await updateSession(db, s.id, { reason });
+        await requeueRun(db, run.id, this.owner, { now, reason });
+        this.#opts.log?.("info", "run requeued after shutdown", { run: run.id, routine: run.routine });
+        this.#emit("finished", run, "requeued");
+      } else if (!session) {
         await finishRun(db, run.id, this.owner, { state: "done", reason: describeResult(result), now });
         this.#emit("finished", run, "done");
       } else if (session.state === "cancelled") {
@@ -230,8 +259,9 @@ export class WorkerPool {
   }
 
   /**
-   * Stops claiming, lets running sessions finish within `graceMs`, then cancels the rest and
-   * waits for them to be recorded.
+   * Stops claiming, lets running sessions finish within `graceMs`, then stops the rest and
+   * waits for them to be recorded: their runs go back to the queue with the attempt not
+   * counted ({@link SHUTDOWN_REQUEUE_REASON}), to run again on the next start.
    */
   async stop(graceMs: number): Promise<void> {
     this.#stopping = true;
@@ -239,11 +269,15 @@ export class WorkerPool {
     let timedOut = false;
     const cancel = this.#project.clock.setTimer(graceMs, () => {
       timedOut = true;
-      for (const a of this.#active.values()) a.abort.abort();
+      for (const a of this.#active.values()) a.abort.abort(SHUTDOWN);
     });
     await this.#polling;
     await Promise.all([...this.#active.values()].map((a) => a.done));
     cancel();
-    if (timedOut) this.#opts.log?.("warn", "shutdown grace ran out: running sessions were cancelled");
+    if (timedOut)
+      this.#opts.log?.(
+        "warn",
+        "shutdown grace ran out: running sessions were stopped and their runs requeued",
+      );
   }
 }

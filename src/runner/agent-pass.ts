@@ -4,7 +4,7 @@ import type { Routine } from "../config/routine-schema.ts";
 import type { Database, InfraOutcome, SessionState, TaskOutcome } from "../store/schema.ts";
 import { updateSession } from "../store/sessions.ts";
 import type { Clock } from "../util/clock.ts";
-import { AgentSpawnError, runAgentProcess } from "./agents/spawn.ts";
+import { AgentInputError, AgentSpawnError, runAgentProcess } from "./agents/spawn.ts";
 import type { AgentAdapter, AgentContext } from "./agents/types.ts";
 import type { SandboxPolicy } from "./sandbox/policy.ts";
 import { wrapInvocation } from "./sandbox/wrap.ts";
@@ -55,6 +55,9 @@ export interface AgentPassContext {
   onRunning(): Promise<void>;
 }
 
+/** Sessions (by transcript) whose process-containment warning is recorded. */
+const containmentWarned = new WeakSet<TranscriptRecorder>();
+
 /**
  * One agent pass over the session's workspace — the main pass, or a self-review pass: builds
  * the CLI's command line, wraps it in the sandbox, runs it with the time left, records every
@@ -83,6 +86,11 @@ export async function runAgentPass(
   }
   const wrapped = await wrapInvocation(agentInvocation, ctx.policy);
   const invocation = wrapped.invocation;
+  // Once per session: its processes are held by their process group only (sandbox/contain.ts).
+  if (wrapped.warning && !containmentWarned.has(ctx.transcript)) {
+    containmentWarned.add(ctx.transcript);
+    await ctx.transcript.record({ type: "warning", message: wrapped.warning });
+  }
   let result: ResultEvent | undefined;
   await ctx.transcript.record({ type: "prompt", text: passPrompt });
   await ctx.onRunning();
@@ -121,6 +129,9 @@ export async function runAgentPass(
       },
     });
   } catch (err) {
+    // What the agent was given cannot be passed to it: the same input fails every time.
+    if (err instanceof AgentInputError)
+      return { end: { state: "failed", infra: "environment_error", reason: err.message } };
     if (err instanceof AgentSpawnError)
       return { end: { state: "failed", infra: "agent_spawn_error", reason: err.message } };
     throw err;

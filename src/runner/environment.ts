@@ -1,6 +1,4 @@
 import { readFileSync } from "node:fs";
-import { homedir } from "node:os";
-import { isAbsolute, join } from "node:path";
 import { parseEnv } from "node:util";
 import {
   DEFAULT_ENVIRONMENT,
@@ -8,6 +6,7 @@ import {
   type Environment,
   REGISTRY_DOMAINS,
 } from "../config/environment-schema.ts";
+import { secretsFilePath, secretsFileWarnings } from "../config/project-checks.ts";
 import type { Routine } from "../config/routine-schema.ts";
 import type { Project } from "./project.ts";
 
@@ -19,12 +18,20 @@ export interface ResolvedEnvironment {
   /** Extra variables for the agent, values resolved. They are secrets: redact them. */
   env: Record<string, string>;
   sandbox: "on" | "none";
+  /** Extra paths the sandboxed agent may read (`read:`; `~/` not yet expanded). */
+  read: string[];
   /** The setup script (bash), when the environment has one. */
   setup?: string;
   /** Globs of the files whose content keys the setup cache (the defaults when none are configured). */
   setupCacheFiles: string[];
   /** Memory limit of the agent and the setup script, in bytes. */
   memoryBytes?: number;
+  /**
+   * Problems worth a transcript warning that do not stop the session: the project's
+   * `secrets_file` readable by others, inside the repository, or committed (see
+   * `secretsFileWarnings`). Empty when there are none.
+   */
+  warnings?: string[];
   /**
    * The environment as configured, without secret values (variables name their source, not
    * their value): part of the setup cache's hash.
@@ -41,7 +48,9 @@ export class EnvironmentError extends Error {
  * Resolves the environment a routine names (`environment:`, default `default`) from
  * `.nightshift/config.yaml`: its network and its variables, taking values from the host
  * environment (`from_env`) or the project's `secrets_file` (`from_secrets`, a `KEY=value`
- * file read with Node's `util.parseEnv`).
+ * file read with Node's `util.parseEnv`). Its `warnings` say when the secrets file is kept
+ * unsafely (readable by others, inside the repository, committed): the session goes on, and
+ * the transcript should show them.
  *
  * @throws {EnvironmentError} saying what is missing and where to set it.
  */
@@ -71,9 +80,11 @@ export function resolveEnvironment(
     network,
     env,
     sandbox: envDef.sandbox,
+    read: [...envDef.read],
     ...(envDef.setup ? { setup: envDef.setup } : {}),
     setupCacheFiles: [...(envDef.setup_cache_files ?? DEFAULT_SETUP_CACHE_FILES)],
     ...(envDef.memory ? { memoryBytes: envDef.memory } : {}),
+    warnings: secretsFileWarnings(project.root, project.config),
     definition: envDef,
   };
 }
@@ -104,11 +115,7 @@ export function resolveValues(
         `${owner} takes a value from_secrets, but .nightshift/config.yaml sets no secrets_file (a KEY=value file kept outside the repository)`,
       );
     }
-    const path = file.startsWith("~/")
-      ? join(homedir(), file.slice(2))
-      : isAbsolute(file)
-        ? file
-        : join(project.root, file);
+    const path = secretsFilePath(project.root, file);
     try {
       secrets = parseEnv(readFileSync(path, "utf8"));
     } catch (err) {

@@ -1,6 +1,7 @@
-import { mkdirSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { chmodSync, mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { loadProjectConfig, loadRoutines } from "../config/load.ts";
+import { stateDirPath } from "../config/project-checks.ts";
 import type { ProjectConfig } from "../config/project-schema.ts";
 import type { GithubThrottleOptions } from "../forge/github/client.ts";
 import { createForge } from "../forge/index.ts";
@@ -24,9 +25,25 @@ export interface Project {
   close(): Promise<void>;
 }
 
+/** The folders nightshift keeps in its state folder; each is created private (0700). */
+export const STATE_SUBDIRS = ["sessions", "mirrors", "forge", "setup-cache"] as const;
+
 /**
- * Opens the project at `root`: loads `.nightshift/config.yaml`, opens (and migrates) the
- * store, sets up the local forge for the project's repository and every repository its
+ * Makes the state folder and the folders nightshift keeps in it ({@link STATE_SUBDIRS}) exist
+ * and private to the current user (0700), tightening ones that already exist, whatever the
+ * umask: on a machine shared with other users, nothing of the store, the local forge or the
+ * sessions' workspaces is readable by them.
+ */
+export function secureStateDir(stateDir: string): void {
+  for (const dir of [stateDir, ...STATE_SUBDIRS.map((d) => join(stateDir, d))]) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+  }
+}
+
+/**
+ * Opens the project at `root`: loads `.nightshift/config.yaml`, makes the state folder private
+ * (0700, see {@link secureStateDir}), opens (and migrates) the store, sets up the local forge for the project's repository and every repository its
  * routines name, and marks sessions of runner processes that died as failed.
  *
  * @throws {ConfigErrors} when config.yaml is invalid.
@@ -44,8 +61,8 @@ export async function openProject(
   const absRoot = resolve(root);
   const config = loadProjectConfig(absRoot);
   const clock = opts.clock ?? systemClock;
-  const stateDir = isAbsolute(config.state_dir) ? config.state_dir : join(absRoot, config.state_dir);
-  mkdirSync(stateDir, { recursive: true });
+  const stateDir = stateDirPath(absRoot, config.state_dir);
+  secureStateDir(stateDir);
   const store = await openStore(join(stateDir, "nightshift.db"));
   const repoName = config.forge.type === "github" ? config.forge.repo : repoNameFor(absRoot);
   const sources = new Map([[repoName, { name: repoName, path: absRoot }]]);

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { formatDuration } from "../config/duration.ts";
 import type { Routine } from "../config/routine-schema.ts";
 import type { Issue } from "../forge/types.ts";
 import type { SessionRow, SessionState } from "../store/schema.ts";
@@ -20,6 +21,7 @@ import { renderPrBody } from "./delivery/pr-body.ts";
 import type { Project } from "./project.ts";
 import { EnvironmentError, type ResolvedEnvironment, resolveEnvironment } from "./environment.ts";
 import { buildPrompt } from "./prompt.ts";
+import { formatReason, internalErrorReason } from "./reason.ts";
 import { sandboxAvailable } from "./sandbox/availability.ts";
 import type { SandboxPolicy } from "./sandbox/policy.ts";
 import { modelAccess, sessionSandboxPolicy } from "./sandbox/session-policy.ts";
@@ -34,6 +36,7 @@ import { selfReviewPrompt, stepEnv } from "./steps/self-review.ts";
 import { runStep, type StepResult } from "./steps/test-step.ts";
 import type { SessionWork } from "./work.ts";
 import { cloneWorkspace } from "./workspace/clone.ts";
+import type { RunnerRepo } from "./workspace/runner-git.ts";
 import { updateMirror } from "./workspace/mirror.ts";
 import { removeExpiredWorkspaces } from "./workspace/retention.ts";
 
@@ -106,7 +109,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     await setSessionState(db, id, f.state, {
       infra_outcome: f.infra,
       task_outcome: f.task ?? null,
-      reason: f.reason ? redact(f.reason) : null,
+      reason: f.reason ? formatReason(f.reason, transcript.redactor) : null,
       finished_at: clock.now(),
       runner_pid: null,
       agent_pid: null,
@@ -117,6 +120,10 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     return (await findSession(db, id))!;
   };
 
+  // One deadline for the whole session: setup, every agent pass, the test step and delivery
+  // share the routine's timeout, counted from the moment the session starts preparing.
+  const deadline = createdAt + routine.timeout;
+  const remaining = () => Math.max(1, deadline - clock.now());
   try {
     await setState("preparing");
     const adapter = AGENT_ADAPTERS[routine.agent];
@@ -133,6 +140,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       return await finish({ state: "failed", infra: "environment_error", reason: err.message });
     }
     transcript.redactor.add([...Object.values(environment.env), ...mcp.secrets]);
+    for (const message of environment.warnings ?? []) await transcript.record({ type: "warning", message });
     if (work.filtered?.length) await transcript.record({ type: "filtered", items: work.filtered });
 
     // Workspace: mirror, a --shared clone of it, the session branch.
@@ -148,8 +156,15 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
         : `${routine.branch_prefix}${routine.name}-${id}`;
     const repos = resolveRepos(project.root, routine.repos, project.repoName);
     const gitEnv = await project.forge.gitEnv?.();
-    const clones: { name: string; path: string; baseSha: string; baseBranch: string; remoteUrl: string }[] =
-      [];
+    const clones: {
+      name: string;
+      path: string;
+      runner: RunnerRepo;
+      mirror: string;
+      baseSha: string;
+      baseBranch: string;
+      remoteUrl: string;
+    }[] = [];
     try {
       for (const repo of repos) {
         const forgeRepo = await project.forge.repo(repo.name);
@@ -175,10 +190,13 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
           ...(forgeRepo.defaultBranchSha ? { baseSha: forgeRepo.defaultBranchSha } : {}),
           branch,
           ...(continuing ? { existingBranch: true } : {}),
+          runnerGitDir: join(sessionDir, "git", `${repo.name}.git`),
         });
         clones.push({
           name: repo.name,
           path: dest,
+          runner: clone.runner,
+          mirror,
           baseSha: clone.baseSha,
           baseBranch: forgeRepo.defaultBranch,
           remoteUrl: forgeRepo.remoteUrl,
@@ -233,10 +251,16 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
         policy = sessionSandboxPolicy({
           project,
           environment,
-          workspace: join(sessionDir, "workspace"),
+          workspace: cwd,
+          clones: clones.map((c) => c.path),
+          mirrors: [...new Set(clones.map((c) => c.mirror))],
           home,
           tmp,
           modelAllow: [...access.allow, ...mcp.allow],
+          hostEnv,
+          named: Object.values(mcp.servers).flatMap((m) =>
+            m.type === "stdio" ? [m.command, ...m.args] : [],
+          ),
         });
       } catch (err) {
         return await finish({ state: "failed", infra: "environment_error", reason: (err as Error).message });
@@ -262,7 +286,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
             policy,
             hostEnv,
             clock,
-            timeoutMs: routine.timeout,
+            timeoutMs: remaining(),
             ...(req.signal ? { signal: req.signal } : {}),
             record: (ev) => transcript.record(ev),
           });
@@ -287,7 +311,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       ...(req.signal ? { signal: req.signal } : {}),
       usage,
       commands,
-      deadline: () => startedAt + routine.timeout,
+      deadline: () => deadline,
       onRunning: async () => {
         if (running) return;
         running = true;
@@ -314,7 +338,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
         env: stepEnv(agentHostEnv, environment.env, home, tmp),
         policy,
         clock,
-        timeoutMs: Math.max(1, routine.timeout - (clock.now() - startedAt)),
+        timeoutMs: remaining(),
         ...(req.signal ? { signal: req.signal } : {}),
       });
       await transcript.record({
@@ -339,7 +363,13 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     const totals = usage.totals;
     if (work.deliver === false) return await finish({ state: "succeeded", infra: "ok" });
 
-    // Delivery.
+    // Delivery, if the session's time has not run out.
+    if (clock.now() >= deadline)
+      return await finish({
+        state: "timed_out",
+        infra: "timeout",
+        reason: `the session ran longer than the routine's timeout (${formatDuration(routine.timeout)}) before delivery; nothing was pushed, the work stays in the workspace`,
+      });
     await setState("finishing");
     const title = prTitle(routine, req.issue, summaryText, id);
     // Asked again: an App installation token may have expired during a long session.
@@ -356,7 +386,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
             routine: routine.name,
             branchPrefix: routine.branch_prefix,
             repo: c.name,
-            clonePath: c.path,
+            workspace: c.runner,
             baseSha: c.baseSha,
             baseBranch: c.baseBranch,
             sessionBranch: branch,
@@ -431,7 +461,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     return await finish({
       state: "failed",
       infra: "internal_error",
-      reason: `internal error: ${(err as Error).stack ?? String(err)}`,
+      reason: internalErrorReason(err, id, transcript.redactor),
     });
   }
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import { Kysely, SqliteDialect } from "kysely";
@@ -19,14 +19,20 @@ export interface Store {
 
 /**
  * Opens (creating if needed) the SQLite store at `file` and applies pending migrations.
- * WAL mode lets `nightshift logs --follow` read while a session writes.
+ * WAL mode lets `nightshift logs --follow` read while a session writes. The file and its
+ * `-wal` and `-shm` files are made readable by their owner only (0600).
  *
  * @throws {Error} when a migration fails (the message names it); the store is left closed.
  */
 export async function openStore(file: string): Promise<Store> {
-  mkdirSync(dirname(file), { recursive: true });
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // The store holds transcripts and hashed tokens: only its owner may read it, whatever the umask.
+  // SQLite gives the -wal and -shm files the database file's mode.
+  closeSync(openSync(file, "a", 0o600));
+  chmodSync(file, 0o600);
   const sqlite = new SQLite(file);
   sqlite.pragma("journal_mode = WAL");
+  for (const extra of [`${file}-wal`, `${file}-shm`]) if (existsSync(extra)) chmodSync(extra, 0o600);
   sqlite.pragma("busy_timeout = 10000");
   sqlite.pragma("foreign_keys = ON");
   sqlite.pragma("synchronous = NORMAL");

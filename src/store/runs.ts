@@ -172,6 +172,42 @@ export async function retryOrFailRun(
   return retry ? "retry" : "failed";
 }
 
+/**
+ * Puts a run held by `owner` back in the queue, available now, without counting the attempt
+ * that was cut short: a session stopped by a graceful daemon shutdown, not by a failure. The
+ * next `nightshift serve` claims it again. Does nothing when `owner` no longer holds it.
+ *
+ * @returns whether the run was requeued.
+ */
+export async function requeueRun(
+  db: Kysely<Database>,
+  id: string,
+  owner: string,
+  opts: { now: number; reason: string },
+): Promise<boolean> {
+  const r = await db
+    .updateTable("runs")
+    .set((eb) => ({
+      state: "pending",
+      attempt: eb
+        .case()
+        .when("attempt", ">", 0)
+        .then(eb("attempt", "-", 1))
+        .else(0)
+        .end(),
+      available_at: opts.now,
+      lease_owner: null,
+      lease_expires_at: null,
+      started_at: null,
+      reason: opts.reason,
+    }))
+    .where("id", "=", id)
+    .where("lease_owner", "=", owner)
+    .where("state", "=", "running")
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 /** Runs whose lease has expired: their worker died or hung. */
 export async function expiredRuns(db: Kysely<Database>, now: number): Promise<RunRow[]> {
   return db

@@ -32,7 +32,48 @@ export async function claimItem(
   return row !== undefined;
 }
 
-/** Releases a claim (after the item's session, whatever its outcome). */
-export async function releaseItem(db: Kysely<Database>, repo: string, number: number): Promise<void> {
-  await db.deleteFrom("work_claims").where("repo", "=", repo).where("number", "=", number).execute();
+/**
+ * Who holds a claim: the routine and the instant it claimed the item (a claim taken over after
+ * it lapsed has a later `claimedAt`, so an old holder never touches its successor's claim).
+ */
+export interface ClaimHolder {
+  routine: string;
+  claimedAt: number;
+}
+
+/**
+ * Renews a live claim held by `holder` until `expiresAt` (the holder's heartbeat).
+ *
+ * @returns false when the claim is gone: released, or lapsed (expired at or before `now`)
+ * and perhaps taken over by someone else.
+ */
+export async function renewItem(
+  db: Kysely<Database>,
+  c: { repo: string; number: number; holder: ClaimHolder; now: number; expiresAt: number },
+): Promise<boolean> {
+  const r = await db
+    .updateTable("work_claims")
+    .set({ expires_at: c.expiresAt })
+    .where("repo", "=", c.repo)
+    .where("number", "=", c.number)
+    .where("routine", "=", c.holder.routine)
+    .where("claimed_at", "=", c.holder.claimedAt)
+    .where("expires_at", ">", c.now)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+/**
+ * Releases a claim (after the item's session, whatever its outcome). With `holder`, only that
+ * holder's claim is released: one that lapsed and was taken over is left to its new holder.
+ */
+export async function releaseItem(
+  db: Kysely<Database>,
+  repo: string,
+  number: number,
+  holder?: ClaimHolder,
+): Promise<void> {
+  let q = db.deleteFrom("work_claims").where("repo", "=", repo).where("number", "=", number);
+  if (holder) q = q.where("routine", "=", holder.routine).where("claimed_at", "=", holder.claimedAt);
+  await q.execute();
 }

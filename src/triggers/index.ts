@@ -10,6 +10,8 @@ export { GITHUB_EVENT_ACTIONS, GITHUB_EVENTS } from "./github/events.ts";
 export type { GithubEventName } from "./github/events.ts";
 export { GithubTriggerSchema, matchGithubEvent } from "./github/filter.ts";
 export type { GithubMatch, GithubTrigger } from "./github/filter.ts";
+export { gateGithubAuthor, TRUSTED_ASSOCIATIONS } from "./github/author-gate.ts";
+export type { AuthorVerdict, RoutineAuthors } from "./github/author-gate.ts";
 export { summarizeGithubEvent } from "./github/summarize-event.ts";
 export { verifyGithubSignature } from "./github/verify-signature.ts";
 

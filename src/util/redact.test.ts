@@ -46,3 +46,26 @@ describe("Redactor", () => {
     });
   });
 });
+
+describe("Redactor.redactPartial", () => {
+  it("also catches token prefixes and the start or end (12+ characters) of a known secret, cut short", () => {
+    const secret = "db-password-7f3a9c2e1b0d";
+    const r = new Redactor([secret]);
+    const cut = [
+      "token ghp_abc",
+      "pat github_pat_11AB",
+      "key sk-ant-ap",
+      "openai sk-proj1",
+      "ours nst_x",
+      `start ${secret.slice(0, 12)}`,
+      `end ${secret.slice(-13)}`,
+    ].join("\n");
+    const out = r.redactPartial(cut);
+    expect(out.split(REDACTED)).toHaveLength(8);
+    expect(out).not.toMatch(/ghp_|github_pat_|sk-|nst_|db-password|7f3a9c2e1b0d/);
+    // Whole secrets and shorter pieces of ordinary words stay as `redact` leaves them.
+    expect(r.redactPartial(`full ${secret}, db-pass and a task-sketch`)).toBe(
+      `full ${REDACTED}, db-pass and a task-sketch`,
+    );
+  });
+});

@@ -34,7 +34,7 @@ export interface Ledger {
   openByIssue: Map<number, PullRequest[]>;
   /** Closed, unmerged nightshift PRs per issue: earlier failed attempts, oldest first. */
   failedByIssue: Map<number, PullRequest[]>;
-  /** Every open nightshift PR (head under the prefix). */
+  /** Every open PR nightshift opened (see {@link openedByNightshift}). */
   open: PullRequest[];
   drafts: PullRequest[];
   ready: PullRequest[];
@@ -62,7 +62,7 @@ export async function readLedger(
     ready: [],
   };
   for (const pr of all.sort((a, b) => a.number - b.number)) {
-    if (!pr.head.startsWith(prefix)) continue;
+    if (!openedByNightshift(prefix, pr)) continue;
     const tag = parseIssueBranch(prefix, pr.head);
     if (pr.state === "open") {
       ledger.open.push(pr);
@@ -73,6 +73,18 @@ export async function readLedger(
     }
   }
   return ledger;
+}
+
+/**
+ * Whether nightshift opened `pr` for the session its branch names: the head is under the
+ * prefix and ends with `-<session id>`, and the forge records that same session id on the PR
+ * (the local forge in its store; GitHub in the body's hidden marker written when nightshift
+ * opened it). A bare branch name — say one an agent pushed by hand, or a PR someone opened
+ * from a `nightshift/…` branch — is never taken as a ledger entry.
+ */
+export function openedByNightshift(prefix: string, pr: PullRequest): boolean {
+  if (!pr.head.startsWith(prefix) || !pr.sessionId) return false;
+  return pr.head.endsWith(`-${pr.sessionId}`);
 }
 
 /** The issue a nightshift PR works on, from its branch or its body's `Refs #n`. */

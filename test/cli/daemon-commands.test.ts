@@ -49,7 +49,7 @@ describe("daemon commands", () => {
     writeRoutine(repo, "busy", "agent: command\ncommand: \"true\"\ntriggers:\n  - schedule: '* * * * *'");
     const r = await runCli(repo, ["routines", "validate"]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toMatch(/busy\.md: triggers: .*minimum interval of 5m/);
+    expect(r.stderr).toMatch(/busy\.md:\d+:\d+: triggers\.0\.schedule: .*minimum interval of 5m/);
   });
 
   it("routines disable and enable rewrite only enabled:, keeping the comments", async () => {

@@ -107,3 +107,71 @@ describe("nightshift serve under kill -9", () => {
     expect(prs).toHaveLength(6);
   }, 180_000);
 });
+
+type Session = { id: string; state: string; reason: string | null; task_outcome: string | null };
+
+async function sessionsOf(repo: string): Promise<Session[]> {
+  const r = await runCli(repo, ["sessions", "list", "--json", "--limit", "100"]);
+  return r.exitCode === 0 ? JSON.parse(r.stdout) : [];
+}
+
+describe("nightshift serve under SIGTERM", () => {
+  it("requeues a run whose session the shutdown stopped, uncounted, and runs it on the next start", async () => {
+    const repo = await makeRepo({ "README.md": "# demo\n" });
+    writeRoutine(
+      repo,
+      "long",
+      'agent: command\ncommand: "sleep 4; echo $NIGHTSHIFT_SESSION_ID > done.txt"\ntriggers:\n  - api: true',
+    );
+    writeFileSync(
+      join(repo, ".nightshift", "config.yaml"),
+      "server:\n  concurrency: 1\n  lease: 3s\n  retry_backoff: 1s\n  shutdown_grace: 1s\n",
+    );
+    const { token } = JSON.parse((await runCli(repo, ["tokens", "create", "long", "--json"])).stdout);
+
+    const first = startServe(repo);
+    const url = await first.url;
+    const res = await fetch(`${url}/v1/routines/long/fire`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ text: "a long job" }),
+    });
+    expect(res.status).toBe(200);
+    const fired = (await res.json()) as { run_id: string; session_id: string };
+    // The agent is running (not just claimed) when the daemon is told to stop.
+    await until("the session's agent to run", async () =>
+      (await sessionsOf(repo)).some((s) => s.id === fired.session_id && s.state === "running")
+        ? true
+        : undefined,
+    );
+    first.proc.kill("SIGTERM");
+    expect((await first.proc).exitCode).toBe(0);
+
+    const [requeued] = await runsOf(repo);
+    expect(requeued).toMatchObject({ id: fired.run_id, state: "pending", attempt: 0 });
+    const stopped = (await sessionsOf(repo)).find((s) => s.id === fired.session_id);
+    expect(stopped).toMatchObject({ state: "cancelled" });
+    expect(stopped!.reason).toMatch(
+      /^stopped by daemon shutdown; requeued \(run \w+; attempt 1 not counted\)$/,
+    );
+
+    const second = startServe(repo);
+    await second.url;
+    const done = await until("the requeued run to finish", async () => {
+      const [run] = await runsOf(repo);
+      return run?.state === "done" ? run : undefined;
+    });
+    second.proc.kill("SIGTERM");
+    expect((await second.proc).exitCode).toBe(0);
+
+    expect(done).toMatchObject({ id: fired.run_id, attempt: 1 });
+    expect(done.session_id).not.toBe(fired.session_id);
+    const sessions = await sessionsOf(repo);
+    expect(sessions.map((s) => s.state).sort()).toEqual(["cancelled", "succeeded"]);
+    expect(sessions.find((s) => s.id === done.session_id)).toMatchObject({
+      state: "succeeded",
+      task_outcome: "pr_opened",
+    });
+    expect(JSON.parse((await runCli(repo, ["pr", "list", "--json"])).stdout)).toHaveLength(1);
+  }, 120_000);
+});

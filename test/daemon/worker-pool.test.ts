@@ -1,3 +1,5 @@
+import { rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
 import { fireRoutine } from "../../src/queue/fire.ts";
@@ -160,6 +162,10 @@ describe("the worker pool", () => {
     expect((await done)[0]).toMatchObject({ outcome: "cancelled" });
     expect(await findSession(project.store.db, first.sessionId!)).toMatchObject({ state: "cancelled" });
     await pool.stop(0);
+    // Cancelled on purpose, not by the shutdown: it stays cancelled.
+    expect((await listRuns(project.store.db)).find((r) => r.id === first.runId)).toMatchObject({
+      state: "cancelled",
+    });
 
     const forbid = await setUp("sleep 30", "overlap: forbid");
     const pool3 = new WorkerPool(forbid.project, { concurrency: 2 });
@@ -171,31 +177,70 @@ describe("the worker pool", () => {
     expect(skipped).toMatchObject({ outcome: "skipped" });
     expect(skipped.reason).toContain("overlap policy forbid");
     const stopping = pool3.stop(0);
-    forbid.clock.advance(0); // no grace: the running session is cancelled
+    forbid.clock.advance(0); // no grace: the running session is stopped, its run requeued
     await stopping;
     expect((await listRuns(forbid.project.store.db)).map((r) => r.state).sort()).toEqual([
-      "cancelled",
+      "pending",
       "skipped",
     ]);
     await forbid.project.close();
     await project.close();
   });
 
-  it("stop() lets a session finish within the grace period, and cancels and records it after", async () => {
+  it("stop() lets a session finish within the grace period, then stops it and requeues its run uncounted", async () => {
     const { project, clock } = await setUp("sleep 30");
-    await fire(project, "k");
+    const f = await fire(project, "k");
     const pool = new WorkerPool(project, { concurrency: 1 });
     const claimed = new Promise<void>((resolve) => pool.on("claimed", () => resolve()));
+    const stoppedRun = finished(pool, 1);
     await pool.poll();
     await claimed;
     const stopping = pool.stop(60_000);
-    clock.advance(60_000);
+    clock.advance(59_999);
+    expect(pool.active).toBe(1); // still within the grace period
+    clock.advance(1);
     await stopping;
-    expect((await listRuns(project.store.db))[0]).toMatchObject({ state: "cancelled" });
-    expect((await listSessions(project.store.db))[0]).toMatchObject({
+    expect((await stoppedRun)[0]!.outcome).toBe("requeued");
+    const [run] = await listRuns(project.store.db);
+    expect(run).toMatchObject({ state: "pending", attempt: 0, lease_owner: null, session_id: f.sessionId });
+    expect(run!.reason).toMatch(/^stopped by daemon shutdown; requeued \(run \w+; attempt 1 not counted\)$/);
+    expect(await findSession(project.store.db, f.sessionId!)).toMatchObject({
       state: "cancelled",
       infra_outcome: "cancelled",
+      reason: run!.reason,
     });
+
+    // The next daemon's pool runs it again: attempt 1 once more, as a new session (quick now).
+    writeRoutine(project.root, "job", 'agent: command\ncommand: "echo ran > out.txt"');
+    const next = new WorkerPool(project, { concurrency: 1 });
+    const done = finished(next, 1);
+    expect((await next.poll()).map((r) => r.attempt)).toEqual([1]);
+    expect((await done)[0]!.outcome).toBe("done");
+    const [after] = await listRuns(project.store.db);
+    expect(after).toMatchObject({ state: "done", attempt: 1 });
+    expect(after!.session_id).not.toBe(f.sessionId);
+    expect(await findSession(project.store.db, after!.session_id!)).toMatchObject({
+      state: "succeeded",
+      task_outcome: "pr_opened",
+    });
+    await project.close();
+  });
+
+  it("does not retry an internal error: a bug or bad input fails the same way again", async () => {
+    const { project } = await setUp("true");
+    // Where sessions keep their files is a file, not a folder: every attempt would fail alike.
+    const sessionsDir = join(project.stateDir, "sessions");
+    rmSync(sessionsDir, { recursive: true, force: true });
+    writeFileSync(sessionsDir, "not a folder\n");
+    await fire(project, "k");
+    const pool = new WorkerPool(project, { concurrency: 1, backoffMs: () => 0 });
+    const done = finished(pool, 1);
+    await pool.poll();
+    expect((await done)[0]!.outcome).toBe("done");
+    expect((await listRuns(project.store.db))[0]).toMatchObject({ state: "done", attempt: 1 });
+    const sessions = await listSessions(project.store.db);
+    expect(sessions.map((s) => [s.state, s.infra_outcome])).toEqual([["failed", "internal_error"]]);
+    expect(await pool.poll()).toEqual([]); // nothing waits for another attempt
     await project.close();
   });
 });

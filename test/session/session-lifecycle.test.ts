@@ -119,10 +119,8 @@ describe("a session", () => {
     expect(s.reason).toContain('branch "feature/mine" is outside the routine\'s branch prefix "nightshift/"');
     expect(await branches(localForgeOf(project).barePath(project.repoName))).toEqual(["main"]);
     const ledger = await listDeliveries(project.store.db, s.id);
-    expect(ledger.map((d) => [d.action, d.ref])).toEqual([
-      ["commit", null],
-      ["push_refused", "feature/mine"],
-    ]);
+    // Refused before anything is committed: the runner only takes the session's own branch.
+    expect(ledger.map((d) => [d.action, d.ref])).toEqual([["push_refused", "feature/mine"]]);
     await project.close();
   });
 

@@ -138,6 +138,6 @@ deque:
   allowed_authors: [${JSON.stringify(author)}]
   max_open_drafts: 10   # issue agents open no new PR beyond this many nightshift drafts
   max_ready_prs: 5      # the judge promotes no more than this many PRs awaiting review
-# protected_paths: [".github/workflows/**", ".ci/**"]   # a push touching these is refused
+# protected_paths: [".github/workflows/**", ".ci/**"]   # a push touching these is refused (.nightshift/** always is)
 `;
 }

@@ -1,16 +1,19 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseDocument } from "yaml";
-import { relative, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { ConfigErrors } from "../../config/errors.ts";
+import { ConfigError, ConfigErrors } from "../../config/errors.ts";
 import {
   findProjectRoot,
   loadProjectConfig,
   loadRoutine,
   loadRoutines,
   parseRoutine,
+  projectConfigWarnings,
+  routineLocator,
 } from "../../config/load.ts";
+import type { ProjectConfig } from "../../config/project-schema.ts";
 import type { Routine, Trigger } from "../../config/routine-schema.ts";
 import type { compileSchedule as CompileSchedule } from "../../scheduler/schedule.ts";
 import { listRuns } from "../../store/runs.ts";
@@ -41,6 +44,25 @@ function nextRun(r: Routine, now: number, compileSchedule: typeof CompileSchedul
   });
   const next = Math.min(...times);
   return Number.isFinite(next) ? next : undefined;
+}
+
+/** A routine's schedule triggers checked as the daemon runs them (time zone, DST, minimum interval), located. */
+function scheduleErrors(
+  r: Routine,
+  minIntervalMs: number,
+  compileSchedule: typeof CompileSchedule,
+): string[] {
+  return r.triggers.flatMap((t, i) => {
+    if (!("schedule" in t)) return [];
+    try {
+      compileSchedule(t, { minIntervalMs });
+      return [];
+    } catch (err) {
+      const { shown, locate } = routineLocator(r);
+      const { line, column } = locate(["triggers", i, "schedule"]);
+      return [new ConfigError(shown, line, column, `triggers.${i}.schedule`, (err as Error).message).message];
+    }
+  });
 }
 
 function routineJson(r: Routine) {
@@ -159,57 +181,87 @@ export function registerRoutines(program: Command): void {
 
   routines
     .command("validate")
-    .description("check routine files; exit 2 when any is invalid")
+    .description("check routine files and the project's config.yaml; exit 2 when any is invalid")
     .argument("[files...]", "routine files (default: every routine of the project)")
     .action(async (files: string[], _opts: unknown, cmd: Command) => {
-      let errors: string[] = [];
-      let ok = 0;
+      const errors: string[] = [];
+      const warnings: string[] = [];
+      const parsed: Routine[] = [];
+      /** Routines that parse but fail a check against the project. */
+      let withProblems = 0;
+      const root = findProjectRoot(workDir(cmd));
       if (files.length) {
         for (const f of files) {
           try {
-            parseRoutine(resolve(f), readFileSync(f, "utf8"));
-            ok++;
+            parsed.push(parseRoutine(resolve(f), readFileSync(f, "utf8")));
           } catch (err) {
             if (err instanceof ConfigErrors) errors.push(...err.errors.map((e) => e.message));
             else throw new CliError(`cannot read ${f}: ${(err as Error).message}`);
           }
         }
       } else {
-        const root = findProjectRoot(workDir(cmd));
         if (!root)
           throw new CliError("not in a nightshift project: run `nightshift init` first, or name files");
         const loaded = loadRoutines(root);
-        const config = loadProjectConfig(root);
-        const minIntervalMs = config.scheduler.min_interval;
-        const { checkRoutineMcpServers } = await import("../../runner/mcp/servers.ts");
-        // MCP servers a routine names must exist in config.yaml's mcp_servers.
-        const mcpErrors = loaded.routines.flatMap((r) =>
-          checkRoutineMcpServers(r, config).map((e) => e.message),
-        );
-        const { compileSchedule } = await import("../../scheduler/schedule.ts");
-        // Schedules are checked as the daemon will run them: time zone, DST, minimum interval.
-        const scheduleErrors = loaded.routines.flatMap((r) =>
-          r.triggers.flatMap((t) => {
-            if (!("schedule" in t)) return [];
-            try {
-              compileSchedule(t, { minIntervalMs });
-              return [];
-            } catch (err) {
-              return [`${relative(process.cwd(), r.file) || r.file}: triggers: ${(err as Error).message}`];
-            }
-          }),
-        );
-        ok =
-          loaded.routines.length -
-          new Set([...scheduleErrors, ...mcpErrors].map((e) => e.split(":")[0])).size;
-        errors = [...loaded.errors.map((e) => e.message), ...scheduleErrors, ...mcpErrors];
+        parsed.push(...loaded.routines);
+        errors.push(...loaded.errors.map((e) => e.message));
       }
+      if (root) {
+        // Checks against the project: its config.yaml, the schedules as the daemon runs them,
+        // the MCP servers and the repositories on disk.
+        let config: ProjectConfig | undefined;
+        try {
+          config = loadProjectConfig(root);
+        } catch (err) {
+          if (!(err instanceof ConfigErrors)) throw err;
+          errors.push(...err.errors.map((e) => e.message));
+        }
+        if (config) {
+          warnings.push(...projectConfigWarnings(root, config).map((w) => w.message));
+          const { checkRoutineMcpServers } = await import("../../runner/mcp/servers.ts");
+          const { checkRoutineRepos } = await import("../../runner/repos.ts");
+          const { compileSchedule } = await import("../../scheduler/schedule.ts");
+          const selfName = config.forge.type === "github" ? config.forge.repo : undefined;
+          for (const r of parsed) {
+            const found = [
+              ...scheduleErrors(r, config.scheduler.min_interval, compileSchedule),
+              ...checkRoutineMcpServers(r, config).map((e) => e.message),
+              ...checkRoutineRepos(root, r, selfName).map((e) => e.message),
+            ];
+            errors.push(...found);
+            if (found.length) withProblems++;
+          }
+        }
+      }
+      warnings.push(...parsed.flatMap(routineWarnings));
       for (const e of errors) console.error(pc.red(e));
+      for (const w of warnings) console.error(pc.yellow(`warning: ${w}`));
+      const ok = parsed.length - withProblems;
       console.log(
-        `${ok} valid, ${errors.length ? `${errors.length} problem${errors.length > 1 ? "s" : ""}` : "no problems"}`,
+        `${ok} valid, ${errors.length ? `${errors.length} problem${errors.length > 1 ? "s" : ""}` : "no problems"}${warnings.length ? `, ${warnings.length} warning${warnings.length > 1 ? "s" : ""}` : ""}`,
       );
       if (errors.length) process.exitCode = 2;
     });
+}
+
+/**
+ * What is valid but risky in a routine, said by `routines validate` without failing it: for
+ * now `authors: any`, which lets anyone's GitHub text (issues, comments, reviews) reach the
+ * prompt through the routine's webhook triggers. Located at the field, like errors.
+ */
+export function routineWarnings(r: Routine): string[] {
+  if (r.authors !== "any") return [];
+  const { shown, locate } = routineLocator(r);
+  const { line, column } = locate(["authors"]);
+  return [
+    new ConfigError(
+      shown,
+      line,
+      column,
+      "authors",
+      "any lets anyone's issues, pull requests, comments and reviews reach the prompt through GitHub webhook triggers; on a public repository that is any stranger's instructions. List trusted logins instead (authors: [alice]), or remove the field to accept only OWNER, MEMBER and COLLABORATOR authors and deque.allowed_authors",
+    ).message,
+  ];
 }
 
 /** Sets one top-level field of a routine file's front-matter, keeping its comments and layout. */

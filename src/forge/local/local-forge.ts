@@ -157,6 +157,11 @@ export class LocalForge implements Forge {
         `local forge: no repository "${name}" (known: ${[...this.#sources.keys()].join(", ")})`,
       );
     }
+    if (!existsSync(source.path)) {
+      throw new ForgeError(
+        `local forge: repository ${source.path} does not exist; fix the path in the routine's repos (relative to the project root) or remove the entry`,
+      );
+    }
     const base = source.base ?? (await gitMaybe(source.path, ["symbolic-ref", "--short", "HEAD"])) ?? "main";
     const sha = await gitMaybe(source.path, [
       "rev-parse",

@@ -5,7 +5,7 @@ import { DEFAULT_ALLOWED_TOOLS } from "../../config/routine-schema.ts";
 import { claudeMcpConfig } from "../mcp/servers.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 import { parseJsonLine } from "./json-line.ts";
-import { baseAgentEnv, hasAny, resolveBin } from "./env.ts";
+import { baseAgentEnv, hasAny, resolveBin, writePromptFile } from "./env.ts";
 import type { AgentAdapter, AgentContext, AgentInvocation, OutputParser } from "./types.ts";
 
 /** Variables Claude Code authenticates with (any one is enough). */
@@ -28,8 +28,9 @@ const CLAUDE_PASS = [
 ];
 
 /**
- * Claude Code, run headless: `claude -p <prompt> --output-format stream-json --verbose`
- * (stream-json requires `--verbose`), permission mode `bypassPermissions` limited to the
+ * Claude Code, run headless: `claude -p --output-format stream-json --verbose` with the
+ * prompt on stdin, from the session's prompt file (an argument is limited to 128 KiB;
+ * stream-json requires `--verbose`), permission mode `bypassPermissions` limited to the
  * routine's `--tools`, and a fresh `HOME` per session (it writes `~/.claude.json`). MCP: the
  * routine's servers in `<session>/tmp/mcp.json` with `--strict-mcp-config` (always, so no other
  * MCP configuration is loaded); their tools (`mcp__<server>__<tool>`) need no `--tools` entry —
@@ -49,9 +50,9 @@ export const claudeCodeAdapter: AgentAdapter = {
 
   async invocation(ctx: AgentContext): Promise<AgentInvocation> {
     const r = ctx.routine;
+    // `-p` without a prompt argument reads the prompt from stdin: the prompt file.
     const args = [
       "-p",
-      ctx.prompt,
       "--output-format",
       "stream-json",
       "--verbose",
@@ -81,7 +82,13 @@ export const claudeCodeAdapter: AgentAdapter = {
       CLAUDE_CODE_TMPDIR: ctx.tmp,
     });
     if (process.getuid?.() === 0) env.IS_SANDBOX = "1";
-    return { command: resolveBin("claude", "NIGHTSHIFT_CLAUDE_BIN", ctx.hostEnv), args, env, cwd: ctx.cwd };
+    return {
+      command: resolveBin("claude", "NIGHTSHIFT_CLAUDE_BIN", ctx.hostEnv),
+      args,
+      env,
+      cwd: ctx.cwd,
+      stdinFile: writePromptFile(ctx),
+    };
   },
 
   parser: () => new ClaudeStreamParser(),

@@ -1,10 +1,10 @@
-import { copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { codexMcpToml } from "../mcp/servers.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 import { parseJsonLine } from "./json-line.ts";
-import { baseAgentEnv, hasAny, resolveBin } from "./env.ts";
+import { baseAgentEnv, hasAny, resolveBin, writePromptFile } from "./env.ts";
 import type { AgentAdapter, AgentContext, AgentInvocation, OutputParser } from "./types.ts";
 
 /** Variables Codex authenticates with (any one is enough; a `codex login` auth.json also works). */
@@ -26,8 +26,9 @@ function hostAuthFile(hostEnv: NodeJS.ProcessEnv): string {
 
 /**
  * Codex, run headless: `codex exec --json --disable plugins
- * --dangerously-bypass-approvals-and-sandbox [-m model] <prompt>` with stdin closed (it
- * waits for EOF otherwise) and a private `CODEX_HOME` per session. With `OPENAI_BASE_URL`
+ * --dangerously-bypass-approvals-and-sandbox [-m model] -`: the prompt is read from stdin,
+ * the session's prompt file (it waits for EOF, so never an open pipe; Codex refuses input over
+ * 1,048,576 characters), and a private `CODEX_HOME` per session. With `OPENAI_BASE_URL`
  * set, a `config.toml` declares a Responses-API provider at that URL; otherwise the host's
  * `codex login` credentials (`auth.json`) are copied in. The routine's MCP servers become
  * `[mcp_servers.<name>]` tables there. Codex has no turn limit flag, so
@@ -69,14 +70,22 @@ export const codexAdapter: AgentAdapter = {
       );
     } else if (existsSync(hostAuthFile(ctx.hostEnv))) {
       copyFileSync(hostAuthFile(ctx.hostEnv), join(codexHome, "auth.json"));
+      chmodSync(join(codexHome, "auth.json"), 0o600); // a credential: its owner only, whatever the original's mode
     }
     if (ctx.mcpServers) toml.push(...codexMcpToml(ctx.mcpServers));
     writeFileSync(join(codexHome, "config.toml"), toml.join("\n"), { mode: 0o600 });
     if (ctx.routine.model) args.push("-m", ctx.routine.model);
-    args.push(ctx.prompt);
+    // `-`: the prompt is read from stdin, the prompt file (an argument is limited to 128 KiB).
+    args.push("-");
     const env = baseAgentEnv(ctx, CODEX_PASS);
     env.CODEX_HOME = codexHome;
-    return { command: resolveBin("codex", "NIGHTSHIFT_CODEX_BIN", ctx.hostEnv), args, env, cwd: ctx.cwd };
+    return {
+      command: resolveBin("codex", "NIGHTSHIFT_CODEX_BIN", ctx.hostEnv),
+      args,
+      env,
+      cwd: ctx.cwd,
+      stdinFile: writePromptFile(ctx),
+    };
   },
 
   parser: () => new CodexJsonParser(),

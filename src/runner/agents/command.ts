@@ -1,14 +1,13 @@
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { AgentEvent } from "../transcript/events.ts";
-import { baseAgentEnv } from "./env.ts";
+import { baseAgentEnv, writePromptFile } from "./env.ts";
 import type { AgentAdapter, AgentContext, AgentInvocation, OutputParser } from "./types.ts";
 
 const EVENT_TYPES = new Set(["init", "assistant", "tool_call", "tool_result", "usage", "result"]);
 
 /**
- * Any program as an agent: `command` runs with `sh -c` in the workspace, with the prompt in
- * the file named by `NIGHTSHIFT_PROMPT_FILE` (and on `NIGHTSHIFT_PROMPT`). A stdout line that
+ * Any program as an agent: `command` runs with `sh -c` in the workspace (stdin `/dev/null`),
+ * with the prompt in the file named by `NIGHTSHIFT_PROMPT_FILE` — never in an environment
+ * variable, which Linux limits to 128 KiB (there is no `NIGHTSHIFT_PROMPT`). A stdout line that
  * is a JSON object whose `type` is one of the event model's types is taken as that event;
  * any other line is assistant text. Exit code 0 is success.
  */
@@ -18,11 +17,9 @@ export const commandAdapter: AgentAdapter = {
   checkCredentials: () => undefined,
 
   async invocation(ctx: AgentContext): Promise<AgentInvocation> {
-    const promptFile = join(ctx.tmp, "prompt.md");
-    writeFileSync(promptFile, ctx.prompt);
     const env = baseAgentEnv(ctx, []);
-    env.NIGHTSHIFT_PROMPT_FILE = promptFile;
-    env.NIGHTSHIFT_PROMPT = ctx.prompt;
+    // Only the file: one environment string may not exceed 128 KiB (spawn fails with E2BIG).
+    env.NIGHTSHIFT_PROMPT_FILE = writePromptFile(ctx);
     if (ctx.routine.model) env.NIGHTSHIFT_MODEL = ctx.routine.model;
     return { command: "/bin/sh", args: ["-c", ctx.routine.command!], env, cwd: ctx.cwd };
   },

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentContext } from "./types.ts";
@@ -50,4 +50,16 @@ export function baseAgentEnv(ctx: AgentContext, pass: readonly string[]): Record
 /** True when any of `names` is set (non-empty) in `env`. */
 export function hasAny(env: NodeJS.ProcessEnv, names: readonly string[]): boolean {
   return names.some((n) => (env[n] ?? "") !== "");
+}
+
+/**
+ * Writes the session's prompt to `<tmp>/prompt.md` (mode 0600; replaced on each agent pass)
+ * and returns its absolute path. Adapters hand this file to the agent — as its standard input
+ * or by name — and never put the prompt on the command line or in an environment variable:
+ * Linux limits one such string to 128 KiB (`MAX_ARG_STRLEN`).
+ */
+export function writePromptFile(ctx: AgentContext): string {
+  const file = join(ctx.tmp, "prompt.md");
+  writeFileSync(file, ctx.prompt, { mode: 0o600 });
+  return file;
 }

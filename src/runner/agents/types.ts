@@ -32,6 +32,13 @@ export interface AgentInvocation {
   args: string[];
   env: Record<string, string>;
   cwd: string;
+  /**
+   * Absolute path of a file the process reads as its standard input (opened read-only and
+   * passed as a file descriptor, never a pipe: an open stdin pipe costs Claude Code 3 s);
+   * without it stdin is `/dev/null`. Prompts travel this way, because Linux limits ONE argv
+   * item or environment string to 128 KiB (`MAX_ARG_STRLEN`, spawn fails with `E2BIG`).
+   */
+  stdinFile?: string;
 }
 
 /** Turns the CLI's stdout, one line at a time, into events; `end` is called once at exit. */

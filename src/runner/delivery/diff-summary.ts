@@ -1,4 +1,4 @@
-import { workspaceGit } from "./workspace-git.ts";
+import { runnerGit, type RunnerRepo } from "../workspace/runner-git.ts";
 
 /** Size of a change: per file and in total (lines). Binary files count 0 lines. */
 export interface DiffSummary {
@@ -8,11 +8,24 @@ export interface DiffSummary {
   deletions: number;
 }
 
-/** Summarises `git diff --numstat base head` in a workspace. */
-export async function diffSummary(path: string, base: string, head: string): Promise<DiffSummary> {
-  const out = await workspaceGit(path, ["diff", "--numstat", "--no-renames", base, head]);
+/**
+ * Summarises `git diff --numstat base head` in the runner's git dir of a workspace (no
+ * external diff, no textconv: see runner-git.ts).
+ */
+export async function diffSummary(repo: RunnerRepo, base: string, head: string): Promise<DiffSummary> {
+  const out = await runnerGit(repo, [
+    "diff",
+    "--numstat",
+    "--no-renames",
+    "--no-ext-diff",
+    "--no-textconv",
+    "-z",
+    base,
+    head,
+  ]);
+  // -z: "<ins>\t<del>\t<path>\0" per file, paths verbatim (no quoting).
   const files = out
-    .split("\n")
+    .split("\0")
     .filter(Boolean)
     .map((line) => {
       const [ins, del, ...rest] = line.split("\t");

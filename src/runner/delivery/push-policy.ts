@@ -25,13 +25,15 @@ export function pushRefusal(branch: string, prefix: string): string | undefined 
 
 /**
  * The changed paths a push may not carry: those matching a protected glob
- * (`protected_paths` in `.nightshift/config.yaml`, default `.github/workflows/**` and
- * `.ci/**`). Matching is picomatch with dotfiles included, on repository-relative paths.
+ * (`protected_paths` in `.nightshift/config.yaml`: `.nightshift/**` always, and by default
+ * `.github/workflows/**` and `.ci/**`). Matching is picomatch with dotfiles included and case
+ * ignored (`.NightShift/config.yaml` is `.nightshift/config.yaml` on a case-insensitive
+ * file system), on repository-relative paths.
  *
  * @returns the offending paths (empty when the push is allowed).
  */
 export function protectedPathsTouched(paths: string[], globs: string[]): string[] {
   if (globs.length === 0) return [];
-  const isProtected = picomatch(globs, { dot: true });
+  const isProtected = picomatch(globs, { dot: true, nocase: true });
   return paths.filter((p) => isProtected(p));
 }

@@ -8,8 +8,17 @@ import { isAbsolute } from "node:path";
 export interface SandboxPolicy {
   /** `"none"` runs the agent unconfined (unsafe; the caller logs {@link SANDBOX_DISABLED_WARNING}). */
   mode: "sandbox" | "none";
-  /** The session's clone; writable. Its `.git/hooks` and `.git/config` stay read-only. */
+  /**
+   * The session's workspace folder (the clone, or the folder holding a multi-repository
+   * session's clones); readable. Writable when `writePaths` is absent.
+   */
   workspace: string;
+  /**
+   * The folders the agent may write besides `home` and `tmp`: the clones. Defaults to
+   * `[workspace]`. A multi-repository session lists each clone, so the folder holding them
+   * (and so the clones themselves) cannot be replaced by the agent.
+   */
+  writePaths?: string[];
   /** The agent's private HOME; writable (the CLIs write their state there). */
   home: string;
   /** The agent's temporary folder, inside the session dir; writable. `TMPDIR` points here. */
@@ -21,9 +30,16 @@ export interface SandboxPolicy {
    */
   allowedDomains: string[];
   /**
-   * Folders and files that must look empty/unreadable inside: `~/.ssh`, the nightshift
-   * state dir, other sessions, … `workspace`, `home` and `tmp` stay readable even when an
-   * entry here covers them, so denying the whole state dir is fine.
+   * Reads are denied by default: the agent sees only `workspace`, `writePaths`, `home`, `tmp`
+   * and these folders and files, read-only (system folders, the toolchain, the mirror's
+   * objects, what the environment's `read:` names). Absent: the whole filesystem is readable
+   * but for `denyRead` (tests of the sandbox itself).
+   */
+  readPaths?: string[];
+  /**
+   * Folders and files that must look empty/unreadable inside even where a readable area
+   * covers them: the user's HOME, the nightshift state dir and project, `/etc/shadow`, … The
+   * workspace, `writePaths`, `home` and `tmp` stay readable even when an entry covers them.
    */
   denyRead: string[];
   /**
@@ -43,6 +59,8 @@ export function assertValidPolicy(policy: SandboxPolicy): void {
     ["home", policy.home],
     ["tmp", policy.tmp],
     ...policy.denyRead.map((p, i): [string, string] => [`denyRead[${i}]`, p]),
+    ...(policy.readPaths ?? []).map((p, i): [string, string] => [`readPaths[${i}]`, p]),
+    ...(policy.writePaths ?? []).map((p, i): [string, string] => [`writePaths[${i}]`, p]),
   ];
   for (const [name, p] of named) {
     if (!p || !isAbsolute(p)) throw new Error(`sandbox policy: ${name} must be an absolute path, got "${p}"`);

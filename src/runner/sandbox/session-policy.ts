@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { NIGHTSHIFT_ROOT } from "../agents/env.ts";
 import type { Project } from "../project.ts";
 import type { ResolvedEnvironment } from "../environment.ts";
 import type { SandboxPolicy } from "./policy.ts";
@@ -39,22 +40,108 @@ export function modelAccess(hostEnv: NodeJS.ProcessEnv): { hostEnv: NodeJS.Proce
   return { hostEnv: env, allow: [...allow] };
 }
 
+/** System folders every sandboxed agent may read (read-only): programs, libraries, configuration. */
+export const SYSTEM_READ_PATHS = [
+  "/usr",
+  "/bin",
+  "/sbin",
+  "/lib",
+  "/lib32",
+  "/lib64",
+  "/libx32",
+  "/etc",
+  "/opt",
+  "/nix",
+] as const;
+
+/** Inside the system folders, what no agent reads: password hashes, host keys, TLS private keys, sudo rules. */
+export const SYSTEM_DENY_PATHS = [
+  "/etc/shadow",
+  "/etc/shadow-",
+  "/etc/gshadow",
+  "/etc/gshadow-",
+  "/etc/ssh",
+  "/etc/ssl/private",
+  "/etc/sudoers",
+  "/etc/sudoers.d",
+] as const;
+
 /**
- * The sandbox of one session: writes only in its workspace, HOME and TMPDIR; no reads of the
- * host's credentials (`~/.ssh`, cloud and git credentials, the CLIs' own logins), of
- * nightshift's store, forge, setup cache and other sessions, or of the secrets file; network
- * only to the environment's domains plus the model API (and allowlisted MCP servers); the
- * environment's memory limit.
+ * What every sandboxed agent reads, whatever its session: the system folders
+ * ({@link SYSTEM_READ_PATHS}), nightshift's own install (`node_modules` with the pinned agent
+ * CLIs and the sandbox's helpers, `.tools` with the Node it installed, `bin`), and the Node
+ * running nightshift. Only those that exist.
+ */
+export function baseReadPaths(): string[] {
+  return [
+    ...SYSTEM_READ_PATHS,
+    join(NIGHTSHIFT_ROOT, "node_modules"),
+    join(NIGHTSHIFT_ROOT, ".tools"),
+    join(NIGHTSHIFT_ROOT, "bin"),
+    dirname(dirname(process.execPath)),
+  ].filter((p) => existsSync(p));
+}
+
+/** Whether `p` is `dir` or inside it. */
+function within(p: string, dir: string): boolean {
+  const rel = relative(dir, p);
+  return rel === "" || (!rel.startsWith("..") && !isAbsolute(rel));
+}
+
+/**
+ * The folders of `PATH` an agent may read: the toolchain. Skipped: relative entries, and any
+ * entry that is, holds or lies inside a protected folder (`/`, HOME itself, the project, the
+ * state dir) — so `~/.local/bin` is readable, `~` is not.
+ */
+export function toolchainReadPaths(pathVar: string | undefined, protectedDirs: string[]): string[] {
+  const out = new Set<string>();
+  for (const entry of (pathVar ?? "").split(delimiter)) {
+    if (!entry || !isAbsolute(entry)) continue;
+    const dir = resolve(entry);
+    if (dir === "/") continue;
+    if (protectedDirs.some((p) => within(p, dir) || within(dir, p))) continue;
+    out.add(dir);
+  }
+  return [...out];
+}
+
+/** `~/x` as a path under `home`; other paths unchanged. */
+function expandHome(p: string, home: string): string {
+  return p === "~" ? home : p.startsWith("~/") ? join(home, p.slice(2)) : p;
+}
+
+/**
+ * The sandbox of one session. Reads are denied by default: the agent reads its workspace, its
+ * HOME and TMPDIR, the system folders ({@link SYSTEM_READ_PATHS} minus
+ * {@link SYSTEM_DENY_PATHS}), the toolchain (nightshift's `node_modules` with the agent CLIs,
+ * the Node running nightshift, the folders on `PATH`), the mirrors' objects its clones borrow,
+ * and what the environment's `read:` names — nothing else: not the user's HOME (`~/.ssh`,
+ * `~/.config/…`, `~/.gitconfig`, …), not `/tmp`, `/var`, `/home`, `/run`, not nightshift's
+ * state, store, forge, config or other sessions of any project, not the secrets file. Writes
+ * only in its clones, HOME and TMPDIR. Network only to the environment's domains plus the
+ * model API (and allowlisted MCP servers). The environment's memory limit.
  *
  * @throws {Error} for `network: full`, which an allowlisting proxy cannot express.
  */
 export function sessionSandboxPolicy(opts: {
   project: Project;
   environment: ResolvedEnvironment;
+  /** The session's workspace folder. */
   workspace: string;
+  /** The clones inside it (writable). */
+  clones: string[];
+  /** The mirrors the clones borrow objects from (their `objects/` is readable). */
+  mirrors: string[];
   home: string;
   tmp: string;
   modelAllow: string[];
+  /** The agent's host environment (its `PATH` names the toolchain). */
+  hostEnv: NodeJS.ProcessEnv;
+  /**
+   * Absolute paths the project's configuration names for the agent to run (a stdio MCP
+   * server's `command` and file arguments): readable, since the user named them.
+   */
+  named?: string[];
 }): SandboxPolicy {
   const { project, environment } = opts;
   if (environment.network === "full") {
@@ -62,37 +149,41 @@ export function sessionSandboxPolicy(opts: {
       `environment "${environment.name}" has network: full, which the sandbox cannot enforce (its proxy allows listed domains only); list the domains, or set sandbox: none (unsafe)`,
     );
   }
-  const home = homedir();
+  const userHome = homedir();
   // Made now so it is denied even when this session's setup creates the first entry.
   mkdirSync(join(project.stateDir, "setup-cache"), { recursive: true });
-  const candidates = [
-    ...[
-      ".ssh",
-      ".aws",
-      ".gnupg",
-      ".netrc",
-      ".git-credentials",
-      ".config/gh",
-      ".docker",
-      ".kube",
-      ".npmrc",
-      ".codex",
-      ".claude",
-      ".claude.json",
-    ].map((p) => join(home, p)),
-    ...["nightshift.db", "nightshift.db-wal", "nightshift.db-shm", "forge", "sessions", "setup-cache"].map(
-      (p) => join(project.stateDir, p),
-    ),
-    join(project.root, ".nightshift", "config.yaml"),
-    ...(project.config.secrets_file ? [project.config.secrets_file.replace(/^~\//, `${home}/`)] : []),
+  const secrets = project.config.secrets_file ? [expandHome(project.config.secrets_file, userHome)] : [];
+  const protectedDirs = [userHome, project.root, project.stateDir];
+  const agentBins = ["NIGHTSHIFT_CLAUDE_BIN", "NIGHTSHIFT_CODEX_BIN"]
+    .map((n) => opts.hostEnv[n])
+    .filter((v): v is string => !!v && isAbsolute(v))
+    .map((v) => dirname(v));
+  const readPaths = [
+    ...baseReadPaths(),
+    ...agentBins,
+    ...toolchainReadPaths(opts.hostEnv.PATH, protectedDirs),
+    ...opts.mirrors.map((m) => join(m, "objects")),
+    ...environment.read.map((p) => expandHome(p, userHome)),
+    ...(opts.named ?? []).filter((p) => isAbsolute(p)),
+  ];
+  const denyRead = [
+    ...SYSTEM_DENY_PATHS,
+    userHome,
+    "/home",
+    "/root",
+    project.root,
+    project.stateDir,
+    ...secrets,
   ];
   return {
     mode: "sandbox",
     workspace: opts.workspace,
+    writePaths: opts.clones,
     home: opts.home,
     tmp: opts.tmp,
     allowedDomains: [...(environment.network === "none" ? [] : environment.network), ...opts.modelAllow],
-    denyRead: candidates.filter((p) => p.startsWith("/") && existsSync(p)),
+    readPaths: [...new Set(readPaths)].filter((p) => p.startsWith("/") && existsSync(p)),
+    denyRead: [...new Set(denyRead)].filter((p) => p.startsWith("/") && existsSync(p)),
     ...(environment.memoryBytes ? { memoryBytes: environment.memoryBytes } : {}),
   };
 }

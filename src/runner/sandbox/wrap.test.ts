@@ -25,7 +25,7 @@ import { runAgentProcess } from "../agents/spawn.ts";
 import type { AgentInvocation } from "../agents/types.ts";
 import { systemClock } from "../../util/clock.ts";
 import type { AgentEvent } from "../transcript/events.ts";
-import { sandboxAvailable } from "./availability.ts";
+import { findExecutable, sandboxAvailable } from "./availability.ts";
 import type { SandboxPolicy } from "./policy.ts";
 import { resetSandbox, sandboxLoopbackUrl, shellQuote, wrapInvocation } from "./wrap.ts";
 
@@ -256,6 +256,7 @@ describe("a sandboxed Claude Code run", () => {
 async function sandboxedBash(
   script: string,
   extraArgs: string[] = [],
+  reads: Pick<SandboxPolicy, "readPaths" | "denyRead"> = { denyRead: [] },
 ): Promise<{ code: number | null; out: string; workspace: string }> {
   const base = temp("bash");
   const workspace = join(base, "ws");
@@ -267,7 +268,7 @@ async function sandboxedBash(
     home: join(base, "home"),
     tmp: join(base, "tmp"),
     allowedDomains: [],
-    denyRead: [],
+    ...reads,
   };
   const inv: AgentInvocation = {
     command: "bash",
@@ -291,7 +292,7 @@ async function sandboxedBash(
 }
 
 describe("wrapInvocation", () => {
-  it("returns the invocation unchanged with mode none", async () => {
+  it("with mode none, runs the invocation unconfined in its own PID namespace", async () => {
     const inv: AgentInvocation = { command: "x", args: ["y"], env: { A: "1" }, cwd: "/" };
     const w = await wrapInvocation(inv, {
       mode: "none",
@@ -301,7 +302,15 @@ describe("wrapInvocation", () => {
       allowedDomains: [],
       denyRead: [],
     });
-    expect(w.invocation).toBe(inv);
+    // bubblewrap is PID 1 of a new namespace over the same filesystem (test/security/ checks
+    // that nothing outlives it); the command, environment and cwd are unchanged.
+    expect(w.invocation).toEqual({
+      command: findExecutable("bwrap"),
+      args: ["--dev-bind", "/", "/", "--unshare-pid", "--die-with-parent", "--proc", "/proc", "--", "x", "y"],
+      env: { A: "1" },
+      cwd: "/",
+    });
+    expect(w.warning).toBeUndefined();
     await w.release();
   });
 
@@ -319,17 +328,28 @@ describe("wrapInvocation", () => {
     ).rejects.toThrow('workspace must be an absolute path, got "ws"');
   });
 
-  it("keeps the workspace's .git/hooks and .git/config read-only, so host-side git runs no agent code", async () => {
+  it("with readPaths, reads only those, the workspace, HOME and TMPDIR; denyRead wins inside them", async () => {
+    const outside = temp("outside");
+    writeFileSync(join(outside, "secret.txt"), "outside-secret");
+    const listed = temp("listed");
+    writeFileSync(join(listed, "tool.txt"), "tool-ok");
+    mkdirSync(join(listed, "private"));
+    writeFileSync(join(listed, "private", "key"), "listed-secret");
     const r = await sandboxedBash(
-      "echo 'touch /tmp/pwned' > .git/hooks/pre-commit; git config core.hooksPath /tmp; echo done",
+      `cat ${outside}/secret.txt; cat ${listed}/tool.txt; cat ${listed}/private/key; ls /usr/bin/env; echo mine > own.txt && cat own.txt`,
+      [],
+      {
+        readPaths: ["/usr", "/bin", "/lib", "/lib64", "/etc", NIGHTSHIFT_ROOT, listed].filter((p) =>
+          existsSync(p),
+        ),
+        denyRead: [join(listed, "private")],
+      },
     );
-    expect(r.out).toContain("done");
-    expect(existsSync(join(r.workspace, ".git", "hooks", "pre-commit"))).toBe(false);
-    const hooksPath = spawnSync("git", ["config", "--get", "core.hooksPath"], {
-      cwd: r.workspace,
-      encoding: "utf8",
-    });
-    expect(hooksPath.stdout).toBe("");
+    expect(r.out).not.toContain("outside-secret");
+    expect(r.out).not.toContain("listed-secret");
+    expect(r.out).toContain("tool-ok");
+    expect(r.out).toContain("/usr/bin/env");
+    expect(r.out).toContain("mine");
   }, 60_000);
 
   it("denies the library's shared default write folder /tmp/claude", async () => {

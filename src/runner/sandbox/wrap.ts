@@ -5,17 +5,19 @@
  * - gives each run its own network allowlist, registered under a random 128-bit command id
  *   (`registerCommandNetworkLists`) and removed by `release()`;
  * - passes each run's filesystem rules with its wrap (`customConfig.filesystem`), all absolute:
- *   the library resolves relative rules and its built-in `.git/hooks`/`.git/config`
- *   protection against `process.cwd()`, never the spawn cwd, so the workspace's own `.git`
- *   denies are added here explicitly and `process.cwd()` is never changed.
+ *   the library resolves relative rules against `process.cwd()`, never the spawn cwd, so
+ *   `process.cwd()` is never changed. The workspace's `.git` is the agent's to write: the
+ *   runner never runs git with it (src/runner/workspace/runner-git.ts).
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AgentInvocation } from "../agents/types.ts";
 import { findExecutable } from "./availability.ts";
 import { limitMemory, memoryEnforcement } from "./memory.ts";
+import { containmentWarning, containProcessTree, processContainment } from "./contain.ts";
+import { socatDyingWithParent } from "./socat-bridge.ts";
 import { assertValidPolicy, type SandboxPolicy } from "./policy.ts";
 
 type Manager = typeof import("@anthropic-ai/sandbox-runtime").SandboxManager;
@@ -29,6 +31,11 @@ export const SANDBOX_DISABLED_WARNING =
 /** A wrapped invocation and the clean-up to run once its process has exited (or never started). */
 export interface WrappedInvocation {
   invocation: AgentInvocation;
+  /**
+   * Set when the invocation's processes are held together only by their process group (no
+   * PID namespace could be made, see sandbox/contain.ts): for the transcript.
+   */
+  warning?: string;
   /** Unregisters the run's network allowlist and releases its mount points. Idempotent. */
   release(): Promise<void>;
 }
@@ -37,6 +44,38 @@ export interface WrappedInvocation {
 const INLINE_ARGV_LIMIT = 32 * 1024;
 
 let manager: Promise<Manager> | undefined;
+/** The last reset of the library, which a new initialisation waits for. */
+let resetting: Promise<void> = Promise.resolve();
+/** Sandboxed invocations handed out and not released yet. */
+let held = 0;
+let lingerTimer: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * How long (ms) the sandbox's proxy and `socat` bridges outlive the last sandboxed process,
+ * so back-to-back sessions reuse them; then they are stopped and nothing of the sandbox keeps
+ * the process alive.
+ */
+export const SANDBOX_LINGER_MS = 2_000;
+
+/** Counts a sandboxed invocation in; a pending linger reset is called off. */
+function hold(): void {
+  held++;
+  if (lingerTimer) clearTimeout(lingerTimer);
+  lingerTimer = undefined;
+}
+
+/** Counts one out; the last one out stops the sandbox's helpers after {@link SANDBOX_LINGER_MS}. */
+function letGo(): void {
+  held = Math.max(0, held - 1);
+  if (held > 0 || !manager) return;
+  if (lingerTimer) clearTimeout(lingerTimer);
+  lingerTimer = setTimeout(() => {
+    lingerTimer = undefined;
+    if (held === 0) void resetSandbox();
+  }, SANDBOX_LINGER_MS);
+  // Only the helpers' own handles keep the process alive until then; this timer does not.
+  lingerTimer.unref();
+}
 
 function bin(name: string): string {
   const found = findExecutable(name);
@@ -47,13 +86,15 @@ function bin(name: string): string {
 /** Initialises the process-wide sandbox manager once (retrying after a failure). */
 function sandboxManager(): Promise<Manager> {
   manager ??= (async () => {
+    await resetting;
     const { SandboxManager } = await import("@anthropic-ai/sandbox-runtime");
     const config: RuntimeConfig = {
       // Empty base lists: every run brings its own allowlist and filesystem rules.
       network: { allowedDomains: [], deniedDomains: [] },
       filesystem: { denyRead: [], allowWrite: [], denyWrite: [] },
       bwrapPath: bin("bwrap"),
-      socatPath: bin("socat"),
+      // Bridges that die with this process, even when it is killed with SIGKILL.
+      socatPath: socatDyingWithParent(bin("socat")),
       ripgrep: { command: bin("rg") },
       // The library scans process.cwd() (the orchestrator's, not the workspace) for dangerous
       // files on every wrap; keep that scan shallow. The workspace's denies are explicit.
@@ -68,11 +109,18 @@ function sandboxManager(): Promise<Manager> {
   return manager;
 }
 
-/** Stops the sandbox's proxy and forgets every registration (for shutdown and tests). */
+/**
+ * Stops the sandbox's proxy and `socat` bridges and forgets every registration, now (for
+ * shutdown and tests; after the last sandboxed process this also happens on its own, see
+ * {@link SANDBOX_LINGER_MS}). A later wrap initialises the sandbox again.
+ */
 export async function resetSandbox(): Promise<void> {
+  if (lingerTimer) clearTimeout(lingerTimer);
+  lingerTimer = undefined;
   const m = manager;
   manager = undefined;
-  if (m) await (await m.catch(() => undefined))?.reset();
+  if (m) resetting = resetting.then(async () => (await m.catch(() => undefined))?.reset());
+  await resetting;
 }
 
 /** Single-quotes a word for bash. */
@@ -91,27 +139,17 @@ function libraryDefaultWrites(): string[] {
   );
 }
 
-/** Paths inside the workspace that must stay read-only: the host runs git there after the agent. */
-function workspaceDenies(workspace: string): string[] {
-  const dotGit = join(workspace, ".git");
-  let isDir = true;
-  try {
-    isDir = statSync(dotGit).isDirectory();
-  } catch {
-    // no .git yet: deny the hooks and config the agent could create
-  }
-  // A `.git` file (worktree/submodule link) could be pointed elsewhere: keep it as it is.
-  return isDir ? [join(dotGit, "hooks"), join(dotGit, "config")] : [dotGit];
-}
-
 /**
  * Returns the invocation to spawn instead of `inv`.
  *
- * With `mode: "none"` that is `inv` itself (the caller must log
+ * With `mode: "none"` that is `inv` unconfined but in its own PID namespace, so every process
+ * it starts ends with it (sandbox/contain.ts; where no namespace can be made, `inv` itself and
+ * a `warning` for the transcript; the caller must also log
  * {@link SANDBOX_DISABLED_WARNING}), under `policy.memoryBytes` when set (sandbox/memory.ts;
  * the same limit goes around the sandbox otherwise). With `mode: "sandbox"` it is `bash -c <bwrap …>`: the
- * agent sees the whole filesystem read-only except `workspace`, `home` and `tmp` (minus the
- * workspace's `.git/hooks` and `.git/config`), `denyRead` paths empty, no network but the
+ * agent reads only `workspace`, its write paths, `home`, `tmp` and `readPaths` (everything else
+ * looks empty; without `readPaths`, everything but `denyRead`), writes only its write paths,
+ * `home` and `tmp`, `denyRead` paths look empty, no network but the
  * proxy (which allows `allowedDomains` only), and exactly `inv.env` plus what the library adds:
  * `HTTP(S)_PROXY`/`ALL_PROXY`/`GRPC_PROXY` (carrying the proxy's token), `NO_PROXY` (loopback
  * and private ranges), `GIT_SSH_COMMAND`, `JAVA_TOOL_OPTIONS`, `SANDBOX_RUNTIME=1`. `TMPDIR` and
@@ -131,14 +169,27 @@ export async function wrapInvocation(
   policy: SandboxPolicy,
 ): Promise<WrappedInvocation> {
   const memory = policy.memoryBytes ? await memoryEnforcement() : undefined;
-  if (policy.mode === "none")
+  if (policy.mode === "none") {
+    // Its own PID namespace (sandbox/contain.ts): nothing it starts outlives it.
+    const how = await processContainment();
+    const contained = containProcessTree(inv, how);
+    const warning = containmentWarning(how);
     return {
-      invocation: memory ? limitMemory(inv, policy.memoryBytes, memory) : inv,
+      invocation: memory ? limitMemory(contained, policy.memoryBytes, memory) : contained,
+      ...(warning ? { warning } : {}),
       release: async () => {},
     };
+  }
   assertValidPolicy(policy);
   for (const dir of [policy.home, policy.tmp]) mkdirSync(dir, { recursive: true });
-  const sm = await sandboxManager();
+  hold();
+  let sm: Manager;
+  try {
+    sm = await sandboxManager();
+  } catch (err) {
+    letGo();
+    throw err;
+  }
 
   const commandId = randomBytes(16).toString("base64url");
   const argv = [inv.command, ...inv.args];
@@ -151,6 +202,8 @@ export async function wrapInvocation(
   } else {
     run = `exec ${run}`;
   }
+  // The agent's stdin (its prompt) is opened inside the sandbox; outside it is /dev/null.
+  if (inv.stdinFile !== undefined) run += ` < ${shellQuote(inv.stdinFile)}`;
   // The library sets TMPDIR from the orchestrator's own environment (or /tmp/claude, shared by
   // every run); point it back at this run's folder.
   let inner = `export TMPDIR=${shellQuote(policy.tmp)}; ${run}`;
@@ -164,12 +217,20 @@ export async function wrapInvocation(
       `export NO_PROXY="$__ns_np" no_proxy="$__ns_np"; unset __ns_np; ${inner}`;
   }
 
+  const writable = [...(policy.writePaths ?? [policy.workspace]), policy.home, policy.tmp];
   const customConfig: Partial<RuntimeConfig> = {
     filesystem: {
-      denyRead: [...policy.denyRead],
-      allowRead: [policy.workspace, policy.home, policy.tmp],
-      allowWrite: [policy.workspace, policy.home, policy.tmp],
-      denyWrite: [...workspaceDenies(policy.workspace), ...libraryDefaultWrites()],
+      // Deny by default: "/" is expanded by the library into the root's children, minus what
+      // allowRead re-grants (read-only binds; writable ones are re-bound writable).
+      denyRead: [...(policy.readPaths ? ["/"] : []), ...policy.denyRead],
+      allowRead: [
+        policy.workspace,
+        ...writable,
+        ...(policy.readPaths ? [...policy.readPaths, ...proxySockets(sm)] : []),
+      ],
+      allowWrite: writable,
+      // The agent's `.git` is its own: the runner never runs git with it (runner-git.ts).
+      denyWrite: libraryDefaultWrites(),
     },
   };
   sm.registerCommandNetworkLists(commandId, { allowedDomains: [...policy.allowedDomains] });
@@ -181,6 +242,7 @@ export async function wrapInvocation(
     });
   } catch (err) {
     sm.unregisterCommandNetworkLists(commandId);
+    letGo();
     throw err;
   }
   let released = false;
@@ -199,8 +261,20 @@ export async function wrapInvocation(
       sm.unregisterCommandNetworkLists(commandId);
       // Reference-counted by the library: mount points go when the last sandbox is released.
       sm.cleanupAfterCommand();
+      letGo();
     },
   };
+}
+
+/**
+ * The host-side Unix sockets of the sandbox's proxy bridges (made under the orchestrator's
+ * TMPDIR when the manager starts): bound into every sandbox, so they must stay readable when
+ * reads are denied by default.
+ */
+function proxySockets(sm: Manager): string[] {
+  return [sm.getLinuxHttpSocketPath(), sm.getLinuxSocksSocketPath()].filter(
+    (p): p is string => typeof p === "string" && p.length > 0,
+  );
 }
 
 /**

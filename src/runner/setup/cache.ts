@@ -18,6 +18,8 @@ import { randomBytes } from "node:crypto";
 import {
   appendFileSync,
   closeSync,
+  constants,
+  lstatSync,
   existsSync,
   mkdirSync,
   openSync,
@@ -29,9 +31,9 @@ import {
   writeSync,
 } from "node:fs";
 import { hostname } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Clock } from "../../util/clock.ts";
-import { git } from "../../util/git.ts";
+import { runnerGit, type RunnerRepo } from "../workspace/runner-git.ts";
 import type { SetupRepo } from "./hash.ts";
 import { processAlive } from "../../util/process.ts";
 
@@ -99,8 +101,8 @@ async function tarCopy(from: string, paths: string[], to: string, listFile: stri
  * Paths of a clone that git does not track — untracked and ignored — with untracked folders
  * as one entry (`node_modules/`).
  */
-export async function untrackedPaths(clone: string): Promise<string[]> {
-  const out = await git(clone, ["ls-files", "--others", "--directory", "-z"]);
+export async function untrackedPaths(repo: RunnerRepo): Promise<string[]> {
+  const out = await runnerGit(repo, ["ls-files", "--others", "--directory", "-z"]);
   return out
     .split("\0")
     .filter(Boolean)
@@ -115,25 +117,53 @@ function excludePattern(path: string): string {
 /**
  * Keeps what the setup script left out of the session's commit: paths it created that no
  * `.gitignore` covers (a `.venv/` in a repository that does not ignore it) are added to the
- * clone's `.git/info/exclude` (local to the clone, never committed), so delivery does not put
- * them in the pull request.
+ * `info/exclude` of the runner's git dir, which delivery reads, and — for the agent's own
+ * `git status` — of the clone's `.git`, unless something there is a symbolic link (the setup
+ * script ran untrusted code in the clone; the runner never writes through a link).
  * @returns the paths added (relative to the clone).
  */
-export async function hideSetupOutput(clone: string, paths?: string[]): Promise<string[]> {
+export async function hideSetupOutput(
+  repo: { path: string; runner: RunnerRepo },
+  paths?: string[],
+): Promise<string[]> {
   const visible =
     paths ??
-    (await git(clone, ["ls-files", "--others", "--exclude-standard", "--directory", "-z"]))
+    (await runnerGit(repo.runner, ["ls-files", "--others", "--exclude-standard", "--directory", "-z"]))
       .split("\0")
       .filter(Boolean)
       .map((p) => p.replace(/\/$/, ""));
   if (visible.length === 0) return [];
-  const file = resolve(clone, await git(clone, ["rev-parse", "--git-path", "info/exclude"]));
-  mkdirSync(dirname(file), { recursive: true });
-  appendFileSync(
-    file,
-    `\n# written by the nightshift setup script (cached setup output, not part of the session's work)\n${visible.map(excludePattern).join("\n")}\n`,
-  );
+  const text = `\n# written by the nightshift setup script (cached setup output, not part of the session's work)\n${visible.map(excludePattern).join("\n")}\n`;
+  const runnerInfo = join(repo.runner.gitDir, "info");
+  mkdirSync(runnerInfo, { recursive: true });
+  appendFileSync(join(runnerInfo, "exclude"), text);
+  appendWithoutLinks(join(repo.path, ".git"), ["info", "exclude"], text);
   return visible;
+}
+
+/**
+ * Appends `text` to `base/<parts…>` when neither `base` nor any part is a symbolic link
+ * (checked with lstat, the file opened with O_NOFOLLOW); otherwise does nothing.
+ */
+function appendWithoutLinks(base: string, parts: string[], text: string): void {
+  let path = base;
+  for (const [i, part] of [undefined, ...parts].entries()) {
+    if (part !== undefined) path = join(path, part);
+    const st = lstatSync(path, { throwIfNoEntry: false });
+    const last = i === parts.length;
+    if (st?.isSymbolicLink() || (st && !last && !st.isDirectory()) || (st && last && !st.isFile())) return;
+    if (!st && !last) mkdirSync(path);
+  }
+  const fd = openSync(
+    path,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+    0o644,
+  );
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /**
@@ -155,7 +185,7 @@ export async function storeEntry(opts: {
   try {
     const saved: Record<string, string[]> = {};
     for (const [i, repo] of repos.entries()) {
-      const paths = await untrackedPaths(repo.path);
+      const paths = await untrackedPaths(repo.runner);
       saved[repo.name] = paths;
       await tarCopy(repo.path, paths, join(building, "repos", String(i)), `${building}.list`);
     }
@@ -187,7 +217,7 @@ export async function restoreEntry(
     const saved = join(entry, "repos", String(i));
     if (existsSync(saved)) await run("cp", ["-a", "--reflink=auto", `${saved}/.`, repo.path]);
     const hidden = meta.hidden?.[repo.name] ?? [];
-    if (hidden.length) await hideSetupOutput(repo.path, hidden);
+    if (hidden.length) await hideSetupOutput(repo, hidden);
   }
   mkdirSync(home, { recursive: true });
   if (existsSync(join(entry, "home")))

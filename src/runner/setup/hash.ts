@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import picomatch from "picomatch";
-import { git } from "../../util/git.ts";
+import { runnerGit, type RunnerRepo } from "../workspace/runner-git.ts";
 import type { ResolvedEnvironment } from "../environment.ts";
 
 /** A repository of the session's workspace, as the setup cache sees it. */
@@ -9,6 +9,8 @@ export interface SetupRepo {
   name: string;
   /** The clone. */
   path: string;
+  /** The runner's own git dir for the clone: every git call of the setup step goes through it. */
+  runner: RunnerRepo;
 }
 
 /** What keys a setup result, and the lockfiles that went into it. */
@@ -51,7 +53,7 @@ export async function setupKey(environment: ResolvedEnvironment, repos: SetupRep
   const lockfiles: string[] = [];
   const files: [string, string, string][] = [];
   for (const repo of repos) {
-    const out = await git(repo.path, ["ls-tree", "-r", "-z", "--full-tree", "HEAD"]);
+    const out = await runnerGit(repo.runner, ["ls-tree", "-r", "-z", "--full-tree", "HEAD"]);
     for (const entry of out.split("\0")) {
       const tab = entry.indexOf("\t");
       if (tab < 0) continue;

@@ -12,9 +12,10 @@
  * the key (`serialised`), across processes on the lock file; whoever comes second waits and
  * then restores the first one's entry (or, if the first failed, runs the script itself).
  */
+import { formatDuration } from "../../config/duration.ts";
 import type { Routine } from "../../config/routine-schema.ts";
 import type { Clock } from "../../util/clock.ts";
-import { git } from "../../util/git.ts";
+import { runnerGit } from "../workspace/runner-git.ts";
 import { serialised } from "../../util/serialised.ts";
 import type { ResolvedEnvironment } from "../environment.ts";
 import type { SandboxPolicy } from "../sandbox/policy.ts";
@@ -33,8 +34,8 @@ import { runSetupScript } from "./run.ts";
 
 /** Why the session cannot go on: shaped like the session's own finish record. */
 export interface SetupFailure {
-  state: "failed" | "cancelled";
-  infra: "environment_error" | "cancelled";
+  state: "failed" | "cancelled" | "timed_out";
+  infra: "environment_error" | "cancelled" | "timeout";
   reason: string;
 }
 
@@ -55,6 +56,7 @@ export interface PrepareSetupOptions {
   hostEnv: NodeJS.ProcessEnv;
   clock: Clock;
   /** Longest the script may run, and longest to wait for another process's run of it. */
+  /** What is left of the session's one deadline (ms): the script is stopped when it runs out. */
   timeoutMs: number;
   signal?: AbortSignal;
   /** Stores an event in the session's transcript (redacted there). */
@@ -145,10 +147,14 @@ export async function prepareSetup(opts: PrepareSetupOptions): Promise<SetupFail
       if (!ok) await finished("not cached");
       if (ran.cancelled)
         return { state: "cancelled", infra: "cancelled", reason: "cancelled while the setup script ran" };
+      if (ran.timedOut)
+        return {
+          state: "timed_out",
+          infra: "timeout",
+          reason: `the session's timeout (${formatDuration(opts.routine.timeout)}) ran out while the setup script of environment "${environment.name}" ran; it was stopped with its child processes; its output ends with:\n${ran.tail.slice(-2000) || "(no output)"}`,
+        };
       if (!ok) {
-        const how = ran.timedOut
-          ? `ran longer than the routine's timeout (${opts.timeoutMs} ms) and was stopped`
-          : `exited with ${ran.exitCode ?? ran.signal}`;
+        const how = `exited with ${ran.exitCode ?? ran.signal}`;
         return {
           state: "failed",
           infra: "environment_error",
@@ -164,7 +170,7 @@ export async function prepareSetup(opts: PrepareSetupOptions): Promise<SetupFail
       }
       const storing = clock.now();
       const hidden: Record<string, string[]> = {};
-      for (const repo of opts.repos) hidden[repo.name] = await hideSetupOutput(repo.path);
+      for (const repo of opts.repos) hidden[repo.name] = await hideSetupOutput(repo);
       const stored = await storeEntry({
         root,
         repos: opts.repos,
@@ -199,14 +205,14 @@ export async function prepareSetup(opts: PrepareSetupOptions): Promise<SetupFail
 async function discardTrackedChanges(repos: SetupRepo[]): Promise<string[]> {
   const changed: string[] = [];
   for (const repo of repos) {
-    const status = await git(repo.path, ["status", "--porcelain", "-z", "--untracked-files=no"]);
+    const status = await runnerGit(repo.runner, ["status", "--porcelain", "-z", "--untracked-files=no"]);
     const paths = status
       .split("\0")
       .filter((e) => /^.. /.test(e))
       .map((e) => `${repo.name}/${e.slice(3)}`);
     if (paths.length === 0) continue;
     changed.push(...paths);
-    await git(repo.path, ["reset", "--hard", "--quiet", "HEAD"]);
+    await runnerGit(repo.runner, ["reset", "--hard", "--quiet", "HEAD"]);
   }
   return changed;
 }

@@ -1,8 +1,11 @@
 import { git } from "../../util/git.ts";
+import { createRunnerGitDir, type RunnerRepo } from "./runner-git.ts";
 
 /** A fresh clone for one session, on its own branch. */
 export interface SessionClone {
   path: string;
+  /** The runner's own git dir for this workspace (see runner-git.ts); the agent never sees it. */
+  runner: RunnerRepo;
   /** The commit the session starts from (tip of the base branch). */
   baseSha: string;
   branch: string;
@@ -13,10 +16,11 @@ export const NO_PUSH_URL = "nightshift-pushes-for-the-agent.invalid:/refuse";
 
 /**
  * Clones the (current) `mirror` into `dest` — a local `--shared` clone borrowing its objects:
- * no network, no credentials —
- * points `origin` at `remoteUrl`, checks out `base` and creates `branch` on it (or checks out
- * the existing `branch`). The clone's push URL is a dead end, so a `git push` by the agent
- * fails; delivery pushes from outside with an explicit URL.
+ * no network, no credentials — with only the branch it needs (`base`, or a pull request's head
+ * plus `origin/<base>`; no tags, no other branch), points `origin` at `remoteUrl`, checks out
+ * `base` and creates `branch` on it (or checks out the existing `branch`). The clone's push URL
+ * is a dead end, so a `git push` by the agent fails; delivery pushes from outside with an
+ * explicit URL. The runner's own git dir for the workspace is made at `runnerGitDir`.
  *
  * @throws {GitError} when the base branch does not exist or git fails.
  */
@@ -30,6 +34,8 @@ export async function cloneWorkspace(opts: {
   branch: string;
   /** Check out `branch` as it is on the remote (continuing a pull request) instead of creating it on `base`. */
   existingBranch?: boolean;
+  /** Where to make the runner's own git dir (outside everything the agent can reach). */
+  runnerGitDir: string;
 }): Promise<SessionClone> {
   await git(process.cwd(), [
     "clone",
@@ -38,18 +44,39 @@ export async function cloneWorkspace(opts: {
     `remote.origin.pushurl=${NO_PUSH_URL}`,
     // Borrow the mirror's objects (an alternates file) instead of copying them.
     "--shared",
+    "--single-branch",
+    "--no-tags",
     "--branch",
     opts.existingBranch ? opts.branch : opts.base,
     "--",
     opts.mirror,
     opts.dest,
   ]);
+  if (opts.existingBranch && opts.base !== opts.branch) {
+    // A pull request's agent may merge its base: give it `origin/<base>` too.
+    await git(opts.dest, [
+      "fetch",
+      "--quiet",
+      "--no-tags",
+      "origin",
+      `+refs/heads/${opts.base}:refs/remotes/origin/${opts.base}`,
+    ]);
+  }
   await git(opts.dest, ["remote", "set-url", "origin", opts.remoteUrl]);
+  let baseSha: string;
   if (opts.existingBranch) {
     // The session starts from the branch's tip: its own changes are measured from there.
-    return { path: opts.dest, baseSha: await git(opts.dest, ["rev-parse", "HEAD"]), branch: opts.branch };
+    baseSha = await git(opts.dest, ["rev-parse", "HEAD"]);
+  } else {
+    await git(opts.dest, ["switch", "--quiet", "-c", opts.branch]);
+    baseSha = opts.baseSha ?? (await git(opts.dest, ["rev-parse", "HEAD"]));
   }
-  await git(opts.dest, ["switch", "--quiet", "-c", opts.branch]);
-  const baseSha = opts.baseSha ?? (await git(opts.dest, ["rev-parse", "HEAD"]));
-  return { path: opts.dest, baseSha, branch: opts.branch };
+  const runner = await createRunnerGitDir({
+    gitDir: opts.runnerGitDir,
+    workTree: opts.dest,
+    mirror: opts.mirror,
+    branch: opts.branch,
+    headSha: baseSha,
+  });
+  return { path: opts.dest, runner, baseSha, branch: opts.branch };
 }

@@ -13,7 +13,28 @@ import { randomId } from "../../util/ids.ts";
 /** Largest accepted fire body, in bytes. */
 export const FIRE_MAX_BYTES = 64 * 1024;
 
-const FireBody = z.object({ text: z.string().max(FIRE_MAX_BYTES).optional() }).strict();
+/**
+ * A control character other than tab and line feed (a CR only as part of CRLF): NUL, ESC,
+ * DEL, C1. They have no place in a prompt, and NUL cannot be passed to a process at all.
+ */
+const CONTROL_CHAR = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\r(?!\n)/;
+
+const FireBody = z
+  .object({
+    text: z
+      .string()
+      .max(FIRE_MAX_BYTES)
+      .refine((t) => !CONTROL_CHAR.test(t), {
+        error: (issue) => {
+          const text = String(issue.input);
+          const at = text.search(CONTROL_CHAR);
+          const code = text.charCodeAt(at).toString(16).toUpperCase().padStart(4, "0");
+          return `contains the control character U+${code} at character ${at}; only tab and newline are allowed`;
+        },
+      })
+      .optional(),
+  })
+  .strict();
 
 type Vars = { Variables: { tokenId: string } };
 
@@ -29,14 +50,7 @@ export function fireRoutes(deps: AppDeps): Hono<Vars> {
   const app = new Hono<Vars>();
   app.post(
     "/v1/routines/:name/fire",
-    bodyLimit({
-      maxSize: FIRE_MAX_BYTES,
-      onError: (c) =>
-        c.json(
-          { error: "payload_too_large", message: `the body is larger than ${FIRE_MAX_BYTES} bytes` },
-          413,
-        ),
-    }),
+    // The token first: a caller without one never gets a byte of its body read.
     bearerAuth<Vars>({
       realm: "nightshift",
       verifyToken: async (token, c) => {
@@ -45,6 +59,15 @@ export function fireRoutes(deps: AppDeps): Hono<Vars> {
         c.set("tokenId", row.id);
         return true;
       },
+    }),
+    // A Content-Length over the limit is refused unread; a chunked body is cut off there.
+    bodyLimit({
+      maxSize: FIRE_MAX_BYTES,
+      onError: (c) =>
+        c.json(
+          { error: "payload_too_large", message: `the body is larger than ${FIRE_MAX_BYTES} bytes` },
+          413,
+        ),
     }),
     async (c) => {
       const name = c.req.param("name");

@@ -1,21 +1,32 @@
-import { Hono } from "hono";
-import { bodyLimit } from "hono/body-limit";
+import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { loadRoutines } from "../../config/load.ts";
-import type { Trigger } from "../../config/routine-schema.ts";
+import type { Routine, Trigger } from "../../config/routine-schema.ts";
 import { fireRoutine } from "../../queue/fire.ts";
 import { recordWebhookDelivery, setDeliveryRuns } from "../../store/webhook-deliveries.ts";
 import { matchConditions } from "../../triggers/generic/conditions.ts";
 import { type WebhookSource, WebhookSourceSchema } from "../../triggers/generic/config-schema.ts";
 import { idempotencyKey } from "../../triggers/generic/idempotency-key.ts";
-import { verifyGenericRequest } from "../../triggers/generic/verify-request.ts";
+import {
+  type GenericVerifyResult,
+  verifyGenericHeaders,
+  verifyGenericRequest,
+} from "../../triggers/generic/verify-request.ts";
+import { gateGithubAuthor } from "../../triggers/github/author-gate.ts";
 import { matchGithubEvent } from "../../triggers/github/filter.ts";
 import { summarizeGithubEvent } from "../../triggers/github/summarize-event.ts";
-import { verifyGithubSignature } from "../../triggers/github/verify-signature.ts";
+import { isSignature256Header, verifyGithubSignature } from "../../triggers/github/verify-signature.ts";
 import { randomId } from "../../util/ids.ts";
 import type { AppDeps } from "../app.ts";
+import { boundedBody, ByteBudget } from "../body.ts";
 
 /** GitHub caps webhook payloads at 25 MB ("Webhook events and payloads"). */
-const GITHUB_MAX_BYTES = 25 * 1024 * 1024;
+export const GITHUB_MAX_BYTES = 25 * 1024 * 1024;
+/**
+ * Bytes of webhook bodies held at once, all deliveries together, before their signature is
+ * checked (a body authenticated by a bearer token does not count): a delivery that would pass
+ * it is answered 503. Room for two maximum-size GitHub deliveries.
+ */
+export const UNVERIFIED_BODY_BUDGET = 2 * GITHUB_MAX_BYTES;
 /** Largest webhook summary given to a session as context, in characters. */
 const MAX_CONTEXT_CHARS = 8_000;
 
@@ -31,12 +42,16 @@ interface StartedRun {
   run_id: string;
   outcome: string;
   session_id?: string;
+  /** Why the run was only recorded (a gated author, an overlap policy). */
+  reason?: string;
 }
 
 /**
  * Stores one run for every trigger of an enabled routine that `matches` the delivery (a
  * routine with two matching triggers gets two), keyed by delivery and trigger so a repeat is
- * a no-op, and records how many runs the delivery started.
+ * a no-op, and records how many runs the delivery started. When `gate` gives a reason for a
+ * routine, its runs are recorded as `skipped` with that reason (outcome `gated`) and start
+ * no session.
  */
 async function fireMatching(
   deps: AppDeps,
@@ -47,19 +62,21 @@ async function fireMatching(
     context: string;
     now: number;
     matches(t: Trigger): boolean;
+    gate?(routine: Routine): string | undefined;
   },
 ): Promise<StartedRun[]> {
   const runs: StartedRun[] = [];
   for (const routine of loadRoutines(deps.project.root).routines.filter((r) => r.enabled)) {
     for (const [i, trigger] of routine.triggers.entries()) {
       if (!d.matches(trigger)) continue;
+      const gated = d.gate?.(routine);
       const r = await fireRoutine(
         deps.project.store.db,
         {
           routine,
           trigger: d.kind,
           dedupeKey: `${d.source}:${d.deliveryId}:${i}`,
-          context: d.context,
+          ...(gated === undefined ? { context: d.context } : { skipReason: gated }),
           now: d.now,
         },
         deps.pool ? { cancelRunning: (n) => deps.pool!.cancelRoutine(n) } : {},
@@ -67,8 +84,9 @@ async function fireMatching(
       runs.push({
         routine: routine.name,
         run_id: r.runId,
-        outcome: r.outcome,
+        outcome: gated !== undefined && r.outcome === "skipped" ? "gated" : r.outcome,
         ...(r.sessionId ? { session_id: r.sessionId } : {}),
+        ...(r.reason ? { reason: r.reason } : {}),
       });
     }
   }
@@ -97,11 +115,25 @@ export function webhookRoutes(deps: AppDeps): Hono {
     sources.set(name, parsed.data);
   }
 
+  const unverified = new ByteBudget(UNVERIFIED_BODY_BUDGET);
+
   app.post(
     "/v1/webhooks/github",
-    bodyLimit({
-      maxSize: GITHUB_MAX_BYTES,
-      onError: (c) => c.json({ error: "payload_too_large", message: "body over 25 MB" }, 413),
+    // Refused before a byte of the body is read: not configured (404, below), no well-formed
+    // signature header (401), a Content-Length over 25 MB (413), too many bodies at once (503).
+    async (c, next) => {
+      const configured = (deps.project.config.webhooks.github?.secrets_env ?? []).some((v) => !!deps.env[v]);
+      if (configured && !isSignature256Header(c.req.header("x-hub-signature-256")))
+        return c.json(
+          { error: "invalid_signature", message: "X-Hub-Signature-256 is missing or does not match" },
+          401,
+        );
+      return next();
+    },
+    boundedBody({
+      maxBytes: GITHUB_MAX_BYTES,
+      budget: unverified,
+      onTooLarge: (c) => c.json({ error: "payload_too_large", message: "body over 25 MB" }, 413),
     }),
     async (c) => {
       const secretVars = deps.project.config.webhooks.github?.secrets_env ?? [];
@@ -155,6 +187,7 @@ export function webhookRoutes(deps: AppDeps): Hono {
         return c.json({ delivery, duplicate: true, runs: [] }, 200);
       }
       const summary = summarizeGithubEvent(event, delivery, payload).slice(0, MAX_CONTEXT_CHARS);
+      const allowed = deps.project.config.deque.allowed_authors;
       const runs = await fireMatching(deps, {
         kind: "github",
         source: "github",
@@ -162,41 +195,75 @@ export function webhookRoutes(deps: AppDeps): Hono {
         context: summary,
         now,
         matches: (t) => "github" in t && matchGithubEvent(t, event, payload).match,
+        gate: (routine) => {
+          const v = gateGithubAuthor(event, payload, { allowed, authors: routine.authors });
+          return v.trusted ? undefined : v.reason;
+        },
       });
-      deps.log?.("info", "github delivery", { delivery, event, runs: runs.length });
+      const gated = runs.filter((r) => r.outcome === "gated");
+      deps.log?.(gated.length ? "warn" : "info", "github delivery", {
+        delivery,
+        event,
+        runs: runs.length,
+        ...(gated.length ? { gated: gated.map((r) => r.routine), reason: gated[0]!.reason } : {}),
+      });
       return c.json({ delivery, runs }, 202);
     },
   );
 
-  app.post("/v1/webhooks/:source", async (c) => {
-    const name = c.req.param("source");
+  /** The answer to a refused generic delivery: 401 (with WWW-Authenticate), 413 or 500. */
+  const refuse = (c: Context, verdict: GenericVerifyResult & { ok: false }) => {
+    if (verdict.status === 401) c.header("WWW-Authenticate", `Bearer realm="nightshift"`);
+    return c.json(
+      {
+        error:
+          verdict.status === 413
+            ? "payload_too_large"
+            : verdict.status === 401
+              ? "unauthorized"
+              : "misconfigured",
+        message: verdict.reason,
+      },
+      verdict.status,
+    );
+  };
+  const genericBodies = new Map(
+    [...sources].map(([name, source]) => [
+      name,
+      boundedBody({
+        maxBytes: source.max_bytes,
+        // A bearer token is checked before the body is read: only signed bodies wait unverified.
+        ...("hmac" in source.auth ? { budget: unverified } : {}),
+        onTooLarge: (c) =>
+          c.json({ error: "payload_too_large", message: `body over ${source.max_bytes} bytes` }, 413),
+      }),
+    ]),
+  );
+
+  /**
+   * Before a byte of a generic delivery's body is read: the source exists, its token (or the
+   * shape of its signature header) checks out, the declared size fits.
+   */
+  const genericBefore: MiddlewareHandler = async (c, next) => {
+    const name = c.req.param("source") ?? "";
     const source = sources.get(name);
     if (!source)
       return c.json(
         { error: "not_found", message: `no webhook source "${name}" in .nightshift/config.yaml` },
         404,
       );
-    const declared = Number(c.req.header("content-length") ?? 0);
-    if (declared > source.max_bytes)
-      return c.json({ error: "payload_too_large", message: `body over ${source.max_bytes} bytes` }, 413);
+    const pre = verifyGenericHeaders(source, headersOf(c.req.raw), deps.env);
+    if (!pre.ok) return refuse(c, pre);
+    return genericBodies.get(name)!(c, next);
+  };
+
+  app.post("/v1/webhooks/:source", genericBefore, async (c) => {
+    const name = c.req.param("source");
+    const source = sources.get(name)!;
     const raw = Buffer.from(await c.req.arrayBuffer());
     const headers = headersOf(c.req.raw);
     const verdict = verifyGenericRequest(source, raw, headers, deps.env);
-    if (!verdict.ok) {
-      if (verdict.status === 401) c.header("WWW-Authenticate", `Bearer realm="nightshift"`);
-      return c.json(
-        {
-          error:
-            verdict.status === 413
-              ? "payload_too_large"
-              : verdict.status === 401
-                ? "unauthorized"
-                : "misconfigured",
-          message: verdict.reason,
-        },
-        verdict.status,
-      );
-    }
+    if (!verdict.ok) return refuse(c, verdict);
     let json: unknown;
     try {
       json = JSON.parse(raw.toString("utf8"));

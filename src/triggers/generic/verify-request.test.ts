@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { WebhookSourceSchema } from "./config-schema.ts";
-import { verifyGenericRequest } from "./verify-request.ts";
+import { verifyGenericHeaders, verifyGenericRequest } from "./verify-request.ts";
 
 const SECRET = "sentry-client-secret-0123456789";
 const env = { SENTRY_CLIENT_SECRET: SECRET, LINEAR_WEBHOOK_SECRET: SECRET, MONITOR_TOKEN: "mon_tok.en-123" };
@@ -137,5 +137,28 @@ describe("verifyGenericRequest: bearer", () => {
     const r = verifyGenericRequest(bearer, body, { authorization: "Bearer x" }, {});
     expect(r).toMatchObject({ ok: false, status: 500 });
     expect(r.ok === false && r.reason).toMatch(/MONITOR_TOKEN/);
+  });
+});
+
+describe("verifyGenericHeaders (before the body is read)", () => {
+  it("decides a bearer source in full and an HMAC source's header, agreeing with verifyGenericRequest", () => {
+    const cases: [typeof sentry, Record<string, string>, NodeJS.ProcessEnv][] = [
+      [bearer, { authorization: "Bearer mon_tok.en-123" }, env],
+      [bearer, { authorization: "Bearer wrong" }, env],
+      [bearer, {}, env],
+      [bearer, { authorization: "Bearer mon_tok.en-123" }, {}],
+      [sentry, {}, env],
+      [sentry, { "sentry-hook-signature": "not hex" }, env],
+      [sentry, { "sentry-hook-signature": hex(body) }, {}],
+      [prefixed, { "x-signature": hex(body) }, env],
+    ];
+    for (const [source, headers, e] of cases) {
+      const early = verifyGenericHeaders(source, headers, e);
+      expect(early).toEqual(verifyGenericRequest(source, body.subarray(0, 10), headers, e));
+    }
+    // A well-formed HMAC header passes here; the digest is checked over the body later.
+    expect(verifyGenericHeaders(sentry, { "sentry-hook-signature": "0".repeat(64) }, env)).toEqual({
+      ok: true,
+    });
   });
 });

@@ -34,6 +34,47 @@ const missingEnv = (name: string, what: string): GenericVerifyResult => ({
 });
 
 /**
+ * The checks of {@link verifyGenericRequest} that need no body, for a receiver to make
+ * before it reads one: `auth.bearer` in full; for `auth.hmac`, that the secret's variable is
+ * set and the signature header is present and well-formed. Same statuses and reasons. Pure;
+ * never throws.
+ *
+ * @param source - the source's validated configuration.
+ * @param headers - request headers (any name case).
+ * @param env - where secrets are read from, normally `process.env`.
+ * @returns `{ ok: true }` when the body may be read (and, for `hmac`, checked), else the refusal.
+ */
+export function verifyGenericHeaders(
+  source: WebhookSource,
+  headers: Record<string, string | undefined>,
+  env: NodeJS.ProcessEnv,
+): GenericVerifyResult {
+  if ("hmac" in source.auth) {
+    const { secret_env, header, prefix, encoding } = source.auth.hmac;
+    if (!env[secret_env]) return missingEnv(secret_env, "signing secret");
+    const value = headerValue(headers, header);
+    if (value === undefined) return { ok: false, status: 401, reason: `missing signature header ${header}` };
+    if (!claimedDigest(value, prefix, encoding)) {
+      return {
+        ok: false,
+        status: 401,
+        reason: `malformed signature header ${header}: expected ${prefix ?? ""}<${encoding} HMAC-SHA256>`,
+      };
+    }
+    return { ok: true };
+  }
+  const { token_env } = source.auth.bearer;
+  const token = env[token_env];
+  if (!token) return missingEnv(token_env, "bearer token");
+  const presented = parseBearer(headerValue(headers, "authorization"));
+  if (presented === undefined)
+    return { ok: false, status: 401, reason: "missing or malformed Authorization: Bearer header" };
+  return safeEqualHex(hashApiToken(presented), hashApiToken(token))
+    ? { ok: true }
+    : { ok: false, status: 401, reason: "bearer token does not match" };
+}
+
+/**
  * Authenticates a request to a generic webhook source (Sentry, Linear, monitoring, …) and
  * enforces its size limit. Pure: reads only its arguments.
  *
@@ -72,33 +113,12 @@ export function verifyGenericRequest(
     };
   }
 
-  if ("hmac" in source.auth) {
-    const { secret_env, header, prefix, encoding } = source.auth.hmac;
-    const secret = env[secret_env];
-    if (!secret) return missingEnv(secret_env, "signing secret");
-    const value = headerValue(headers, header);
-    if (value === undefined) return { ok: false, status: 401, reason: `missing signature header ${header}` };
-    const claimed = claimedDigest(value, prefix, encoding);
-    if (!claimed) {
-      return {
-        ok: false,
-        status: 401,
-        reason: `malformed signature header ${header}: expected ${prefix ?? ""}<${encoding} HMAC-SHA256>`,
-      };
-    }
-    const expected = createHmac("sha256", secret).update(body).digest();
-    return timingSafeEqual(claimed, expected)
-      ? { ok: true }
-      : { ok: false, status: 401, reason: `signature in ${header} does not match the body` };
-  }
-
-  const { token_env } = source.auth.bearer;
-  const token = env[token_env];
-  if (!token) return missingEnv(token_env, "bearer token");
-  const presented = parseBearer(headerValue(headers, "authorization"));
-  if (presented === undefined)
-    return { ok: false, status: 401, reason: "missing or malformed Authorization: Bearer header" };
-  return safeEqualHex(hashApiToken(presented), hashApiToken(token))
+  const pre = verifyGenericHeaders(source, headers, env);
+  if (!pre.ok || !("hmac" in source.auth)) return pre;
+  const { secret_env, header, prefix, encoding } = source.auth.hmac;
+  const claimed = claimedDigest(headerValue(headers, header)!, prefix, encoding)!;
+  const expected = createHmac("sha256", env[secret_env]!).update(body).digest();
+  return timingSafeEqual(claimed, expected)
     ? { ok: true }
-    : { ok: false, status: 401, reason: "bearer token does not match" };
+    : { ok: false, status: 401, reason: `signature in ${header} does not match the body` };
 }

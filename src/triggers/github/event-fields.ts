@@ -36,6 +36,21 @@ export const AUTHOR_FIELD: Record<GithubEventName, string> = {
   push: "sender.login",
 };
 
+/**
+ * Where the `author_association` of an event's author (see {@link AUTHOR_FIELD}) is, for the
+ * events whose text a stranger can write: the pull request, issue, comment, review or review
+ * comment the delivery is about. The author-trust gate (author-gate.ts) reads it; events not
+ * listed here (`release`, `push`, `check_run`, `check_suite`) come from accounts that already
+ * have write access or from apps, and are not gated.
+ */
+export const AUTHOR_ASSOCIATION_FIELD: Partial<Record<GithubEventName, string>> = {
+  pull_request: "pull_request.author_association",
+  pull_request_review: "review.author_association",
+  pull_request_review_comment: "comment.author_association",
+  issues: "issue.author_association",
+  issue_comment: "comment.author_association",
+};
+
 /** Where an event's title is: the pull request's or issue's title, the release's name. */
 export const TITLE_FIELD: Partial<Record<GithubEventName, string>> = {
   pull_request: "pull_request.title",

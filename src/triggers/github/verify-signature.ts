@@ -8,6 +8,15 @@ import { verify } from "@octokit/webhooks-methods";
  */
 const SIGNATURE_256_RE = /^sha256=[0-9a-f]{64}$/;
 
+/**
+ * Whether an `X-Hub-Signature-256` value has the shape of one (`sha256=` and 64 lowercase
+ * hex digits). Looks at the header only: a receiver refuses a delivery without one before
+ * reading its body. Reveals nothing about the secret.
+ */
+export function isSignature256Header(value: string | undefined): value is string {
+  return typeof value === "string" && SIGNATURE_256_RE.test(value);
+}
+
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
 /** The body as a string that encodes back to exactly the same bytes, or `undefined`. */
@@ -64,7 +73,7 @@ export async function verifyGithubSignature(
       "nightshift: verifyGithubSignature needs at least one non-empty webhook secret; set the GitHub webhook secret in the server's environment",
     );
   }
-  if (typeof signature256Header !== "string" || !SIGNATURE_256_RE.test(signature256Header)) return false;
+  if (!isSignature256Header(signature256Header)) return false;
   const text = exactText(rawBody);
   if (text === undefined || text === "") return false;
   let ok = false;

@@ -1,3 +1,5 @@
+import picomatch from "picomatch";
+import { ALWAYS_PROTECTED_PATHS } from "../../config/workflow-schema.ts";
 import type { CheckResult, PullRequestStatus } from "../../forge/types.ts";
 import { protectedPathsTouched } from "../../runner/delivery/push-policy.ts";
 import { FAILING_CONCLUSIONS } from "../guard/decide.ts";
@@ -17,7 +19,8 @@ export interface RuleInput {
 
 /**
  * The judge's deterministic checks, run before any model is asked: a PR is never promoted
- * with failing or pending checks, conflicts, unknown mergeability, protected-path changes,
+ * with failing or pending checks, conflicts, unknown mergeability, protected-path changes
+ * (`protected_paths`, and `.nightshift/**` always, whoever opened the PR),
  * files the agent claims to have changed that the diff lacks, an empty diff, or when the
  * repository already has `max_ready_prs` ready nightshift PRs (review back-pressure).
  *
@@ -35,7 +38,7 @@ export function judgeRules(input: RuleInput): string[] {
     reasons.push(`the branch conflicts with ${status.base}`);
   else if (status.mergeable === null) reasons.push("the forge has not computed mergeability yet");
   if (input.diffFiles.length === 0) reasons.push("the pull request changes no files");
-  const touched = protectedPathsTouched(input.diffFiles, input.protectedPaths);
+  const touched = protectedFilesOf(input.diffFiles, input.protectedPaths);
   if (touched.length) reasons.push(`it changes protected paths: ${touched.join(", ")}`);
   const inDiff = new Set(input.diffFiles);
   const missing = input.claimed.filter((f) => !inDiff.has(f));
@@ -48,6 +51,17 @@ export function judgeRules(input: RuleInput): string[] {
       `${input.readyCount} nightshift PRs are already ready for review (deque.max_ready_prs: ${input.maxReady}); waiting for review`,
     );
   return reasons;
+}
+
+/**
+ * The paths among `files` that match a protected glob (`protected_paths`), plus any under
+ * nightshift's own folder in any letter case (`.NightShift/config.yaml` is `.nightshift/` on a
+ * case-insensitive file system), whatever the globs say.
+ */
+export function protectedFilesOf(files: string[], globs: string[]): string[] {
+  const always = picomatch(ALWAYS_PROTECTED_PATHS, { dot: true, nocase: true });
+  const touched = new Set(protectedPathsTouched(files, globs));
+  return files.filter((f) => touched.has(f) || always(f));
 }
 
 const VERBS =
