@@ -26,6 +26,9 @@ function toolSummary(name: string, input: unknown): string {
   return `${name} ${clip(JSON.stringify(input) ?? "", 160)}`;
 }
 
+/** Final states whose reason the transcript's `error` event carries. */
+const UNSUCCESSFUL = new Set(["failed", "timed_out", "cancelled"]);
+
 /**
  * One transcript event as readable terminal text (`nightshift run` and `nightshift logs`),
  * or `undefined` for events not worth a line. `verbose` shows tool output in full.
@@ -33,7 +36,8 @@ function toolSummary(name: string, input: unknown): string {
 export function formatEvent(ev: TranscriptEvent, opts: { verbose?: boolean } = {}): string | undefined {
   switch (ev.type) {
     case "state":
-      return pc.dim(`── ${ev.state}${ev.detail ? `: ${ev.detail}` : ""}`);
+      // A session that did not succeed: its reason is the `error` event just before, not repeated.
+      return pc.dim(`── ${ev.state}${ev.detail && !UNSUCCESSFUL.has(ev.state) ? `: ${ev.detail}` : ""}`);
     case "prompt":
       return opts.verbose ? pc.dim(indent(ev.text, "  │ ")) : undefined;
     case "agent_spawned":
@@ -71,7 +75,7 @@ export function formatEvent(ev: TranscriptEvent, opts: { verbose?: boolean } = {
         `── ${ev.action.replace("_", " ")} ${[ev.repo, ev.ref, ev.sha?.slice(0, 10), ev.detail].filter(Boolean).join(" ")}`,
       );
     case "error":
-      return pc.red(`✗ ${ev.message}`);
+      return pc.red(`✗ ${ev.message.replace(/\n/g, "\n  ")}`);
     case "warning":
       return pc.yellow(`! ${ev.message}`);
     case "transcript_limit":

@@ -16,6 +16,8 @@ import { registerTokens } from "./commands/tokens.ts";
 import { registerFire } from "./commands/fire.ts";
 import { registerGuard } from "./commands/guard.ts";
 import { registerSessions } from "./commands/sessions.ts";
+import { registerExport } from "./commands/export.ts";
+import { registerRuns } from "./commands/runs.ts";
 import { CliError } from "./context.ts";
 import { resetSandbox } from "../runner/sandbox/wrap.ts";
 import { ScheduleError } from "../scheduler/errors.ts";
@@ -40,9 +42,11 @@ export function buildProgram(): Command {
   registerPr(program);
   registerServe(program);
   registerFire(program);
+  registerRuns(program);
   registerTokens(program);
   registerSchedule(program);
   registerGuard(program);
+  registerExport(program);
   return program;
 }
 

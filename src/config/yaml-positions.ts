@@ -41,9 +41,53 @@ export function parseYamlWithPositions(file: string, text: string, lineOffset = 
   };
   const syntaxErrors = doc.errors.map((e) => {
     const { line, column } = at(e.pos[0]);
-    return new ConfigError(file, line, column, "", `YAML syntax error: ${e.message.split("\n")[0]}`);
+    const hint = yamlHint(e.code, text.split("\n")[lineCounter.linePos(e.pos[0]).line - 1] ?? "", e.message);
+    return new ConfigError(
+      file,
+      line,
+      column,
+      "",
+      `YAML syntax error: ${e.message.split("\n")[0]}${hint ? `; ${hint}` : ""}`,
+    );
   });
   return { doc, value: syntaxErrors.length ? undefined : doc.toJS(), locate, syntaxErrors };
+}
+
+/**
+ * How to fix the YAML mistakes people make most in front-matter, from the parser's error
+ * code and the line it points at; `undefined` when there is nothing more useful to say.
+ * The commonest: an unquoted value containing `": "` (`description: Fix: the tests`), which
+ * YAML reads as a nested key.
+ */
+export function yamlHint(code: string, lineText: string, message = ""): string | undefined {
+  const field = /^\s*(?:-\s+)?([^\s:#'"][^:#]*?):\s+(.*?)\s*$/.exec(lineText);
+  switch (code) {
+    case "BLOCK_AS_IMPLICIT_KEY":
+    case "MULTILINE_IMPLICIT_KEY":
+    case "UNEXPECTED_TOKEN": {
+      if (!field) return undefined;
+      const [, key, value] = field as unknown as [string, string, string];
+      if (!/: |:$|^- /.test(value)) return undefined;
+      const what = value.startsWith("- ")
+        ? 'starts with "- ", which YAML reads as a list'
+        : 'contains ": ", which YAML reads as another key';
+      return `the value of ${key} ${what}: put it in quotes (${key}: ${JSON.stringify(value)}) or write "${key}: |" and the text on the next lines, indented`;
+    }
+    case "TAB_AS_INDENT":
+      return "replace the tab with spaces";
+    case "MISSING_CHAR":
+      return /quote/i.test(message)
+        ? 'a quoted value must end with the same quote; for text over several lines write "key: |" and indent the lines'
+        : undefined;
+    case "BAD_SCALAR_START":
+      return field
+        ? `a value starting with ${JSON.stringify(field[2]!.charAt(0))} must be quoted (${field[1]}: ${JSON.stringify(field[2])})`
+        : "a value starting with a reserved character (@ or `) must be quoted";
+    case "DUPLICATE_KEY":
+      return "each field may appear once: remove or merge the repeated one";
+    default:
+      return undefined;
+  }
 }
 
 /** Turns zod issues into located {@link ConfigError}s. */

@@ -6,7 +6,9 @@ import { resetSandbox } from "../runner/sandbox/wrap.ts";
 import { createApp } from "../server/app.ts";
 import { RateLimiter } from "../server/rate-limit.ts";
 import { redactorFromEnv } from "../util/redact.ts";
+import { logPoolActivity, shutdownMessage, warnMissingCredentials } from "./activity-log.ts";
 import { createLogger, type Logger, logFn } from "./logger.ts";
+import { writeDaemonPresence } from "./presence.ts";
 import { tickSchedules } from "./schedule-tick.ts";
 import { markLateRuns } from "./watchdog.ts";
 
@@ -29,9 +31,10 @@ export interface Daemon {
   tick(): Promise<void>;
   /**
    * Graceful stop: no new work, running sessions get the grace period, then are stopped and
-   * their runs requeued uncounted for the next start (see `WorkerPool.stop`).
+   * their runs requeued uncounted for the next start (see `WorkerPool.stop`). `signal` (e.g.
+   * `SIGTERM`) is named in the log line that says what it waits for and how long.
    */
-  stop(): Promise<void>;
+  stop(signal?: string): Promise<void>;
 }
 
 /**
@@ -54,6 +57,7 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
     hostEnv: env,
     log,
   });
+  logPoolActivity(pool, project.store.db, logger);
   const host = opts.host ?? cfg.host;
   const rateLimiter = new RateLimiter({
     limit: cfg.rate_limit_per_minute,
@@ -100,7 +104,7 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
     for (const f of report.fired)
       logger.info(
         { routine: f.routine, slot: new Date(f.slot).toISOString(), outcome: f.outcome },
-        "schedule fired",
+        `schedule fired ${f.routine} for ${new Date(f.slot).toISOString()}: ${f.outcome}`,
       );
     for (const m of report.missed)
       logger.warn({ routine: m.routine, slot: new Date(m.slot).toISOString() }, "schedule slot missed");
@@ -126,21 +130,43 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
   await tick();
   loop();
   pool.start();
+  // `fire` and `runs` read it to tell whether a daemon serves the project.
+  const removePresence = writeDaemonPresence(project.stateDir, {
+    port,
+    url: baseUrl,
+    now: project.clock.now(),
+  });
   logger.info(
     { url: baseUrl, concurrency: opts.concurrency ?? cfg.concurrency },
     "nightshift serve listening",
   );
+  warnMissingCredentials(loadRoutines(project.root).routines, env, logger);
 
   return {
     url: baseUrl,
     pool,
     tick,
-    async stop() {
+    async stop(signal = "stop requested") {
+      const running = await project.store.db
+        .selectFrom("runs")
+        .select(["routine", "session_id"])
+        .where("state", "=", "running")
+        .where("lease_owner", "=", pool.owner)
+        .execute();
+      logger.info(
+        { signal, grace_ms: cfg.shutdown_grace, running: running.length },
+        shutdownMessage(
+          signal,
+          cfg.shutdown_grace,
+          running.map((r) => ({ routine: r.routine, session: r.session_id })),
+        ),
+      );
       stopped = true;
       cancelTick?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.stop(cfg.shutdown_grace);
       await resetSandbox();
+      removePresence();
       logger.info("nightshift serve stopped");
     },
   };

@@ -7,6 +7,7 @@ import type { Database } from "../store/schema.ts";
 import type { Clock } from "../util/clock.ts";
 import type { GithubThrottleOptions } from "./github/client.ts";
 import { GithubForge } from "./github/github-forge.ts";
+import type { CiConfinement } from "./local/ci-command.ts";
 import { LocalForge, type LocalSource } from "./local/local-forge.ts";
 import { ForgeError } from "./types.ts";
 
@@ -28,6 +29,8 @@ export interface ForgeDeps {
   /** Throttling overrides for the GitHub client (tests against a fake GitHub). */
   githubThrottle?: GithubThrottleOptions;
   log?: { warn: (msg: string) => void };
+  /** Confines the local forge's CI command (it runs agent-written code). */
+  ciConfine?: CiConfinement;
 }
 
 /**
@@ -46,6 +49,7 @@ export function createForge(config: ProjectConfig["forge"], deps: ForgeDeps): Lo
       sources: deps.sources,
       clock: deps.clock,
       ...(config.ci ? { ci: config.ci, ciTimeoutMs: config.ci_timeout } : {}),
+      ...(deps.ciConfine ? { ciConfine: deps.ciConfine } : {}),
       ...(deps.identity ? { identity: deps.identity } : {}),
     });
   }

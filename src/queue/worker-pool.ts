@@ -12,18 +12,24 @@ import {
   retryOrFailRun,
   setRunSession,
 } from "../store/runs.ts";
-import { updateSession } from "../store/sessions.ts";
+import { findSession, updateSession } from "../store/sessions.ts";
 import type { InfraOutcome } from "../store/schema.ts";
 import { randomId } from "../util/ids.ts";
 
 /**
  * Infrastructure outcomes worth another attempt: a workspace that could not be prepared, an
- * agent CLI that could not be spawned, a delivery (push, PR) that failed — things a second try
- * can fix. A killed runner is retried too, through its expired lease. Not retried: the agent's
- * own failures, and deterministic ones — `internal_error` (a bug or bad input: retrying only
+ * agent CLI that could not be spawned, a model API that could not be reached or answered 5xx
+ * (`model_unreachable`), a delivery (push, PR) that failed — things a second try can fix.
+ * A killed runner is retried too, through its expired lease. Not retried: the agent's own
+ * failures, and deterministic ones — `internal_error` (a bug or bad input: retrying only
  * hides it), `missing_credentials`, `environment_error`, `timeout`, `cancelled`.
  */
-const RETRYABLE: readonly InfraOutcome[] = ["workspace_error", "agent_spawn_error", "delivery_error"];
+const RETRYABLE: readonly InfraOutcome[] = [
+  "workspace_error",
+  "agent_spawn_error",
+  "model_unreachable",
+  "delivery_error",
+];
 
 /**
  * The abort reason of a graceful shutdown. A run whose session it stopped goes back to the
@@ -182,9 +188,7 @@ export class WorkerPool {
       // The first attempt uses the session id announced when the run was fired, unless a
       // session already has it (an attempt stopped by a shutdown, requeued uncounted).
       const announced =
-        run.attempt === 1 && run.session_id
-          ? await db.selectFrom("sessions").select("id").where("id", "=", run.session_id).executeTakeFirst()
-          : undefined;
+        run.attempt === 1 && run.session_id ? await findSession(db, run.session_id) : undefined;
       const sessionId = run.attempt === 1 && run.session_id && !announced ? run.session_id : undefined;
       const result = await runRoutineOnce(this.#project, routine, {
         trigger: run.trigger,

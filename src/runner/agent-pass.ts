@@ -4,6 +4,7 @@ import type { Routine } from "../config/routine-schema.ts";
 import type { Database, InfraOutcome, SessionState, TaskOutcome } from "../store/schema.ts";
 import { updateSession } from "../store/sessions.ts";
 import type { Clock } from "../util/clock.ts";
+import { modelEndpoint } from "./agents/endpoint.ts";
 import { AgentInputError, AgentSpawnError, runAgentProcess } from "./agents/spawn.ts";
 import type { AgentAdapter, AgentContext } from "./agents/types.ts";
 import type { SandboxPolicy } from "./sandbox/policy.ts";
@@ -44,6 +45,8 @@ export interface AgentPassContext {
   tmp: string;
   /** The environment the agent's credentials come from (model access rewritten for the sandbox). */
   hostEnv: NodeJS.ProcessEnv;
+  /** The host's environment before the sandbox rewrote model access: names the model URL in reasons (default `hostEnv`). */
+  modelEnv?: NodeJS.ProcessEnv;
   extraEnv: Record<string, string>;
   mcpServers?: AgentContext["mcpServers"];
   signal?: AbortSignal;
@@ -92,6 +95,8 @@ export async function runAgentPass(
     await ctx.transcript.record({ type: "warning", message: wrapped.warning });
   }
   let result: ResultEvent | undefined;
+  const tail = new OutputTail(ctx.adapter.kind);
+  ctx.usage.beginPass();
   await ctx.transcript.record({ type: "prompt", text: passPrompt });
   await ctx.onRunning();
   let proc: Awaited<ReturnType<typeof runAgentProcess>>;
@@ -114,6 +119,7 @@ export async function runAgentPass(
       },
       onEvent: async (ev) => {
         ctx.usage.add(ev);
+        tail.add(ev);
         if (ev.type === "result") result = ev;
         if (ev.type === "init" && ev.agentSessionId)
           await updateSession(ctx.db, ctx.sessionId, { agent_session_id: ev.agentSessionId });
@@ -150,6 +156,8 @@ export async function runAgentPass(
     context_tokens: usage.peakContextTokens || null,
     cost_usd: usage.costUsd ?? null,
     num_turns: usage.numTurns ?? usage.turns,
+    // Without `model:` in the routine, the model the CLI chose (its init event).
+    ...(!ctx.routine.model && usage.model ? { model: usage.model, model_source: "agent" as const } : {}),
   });
   if (proc.timedOut) {
     return {
@@ -166,18 +174,91 @@ export async function runAgentPass(
     };
   // Set by the event callback; flow analysis cannot see that.
   const last = result as ResultEvent | undefined;
+  if (last?.isError && last.modelUnreachable) {
+    const endpoint = modelEndpoint(ctx.adapter.kind, ctx.modelEnv ?? ctx.hostEnv);
+    const where = endpoint ? `at ${endpoint.url} (${endpoint.source})` : "the command uses";
+    const check = endpoint?.variable ? ` — check that it is up and that ${endpoint.variable} is right` : "";
+    return {
+      end: {
+        state: "failed",
+        infra: "model_unreachable",
+        reason: `the model API ${where} could not be reached or failed: ${clipText(last.text?.trim() || "no detail", 2000)}${check}`,
+      },
+    };
+  }
   if (!last || last.isError) {
-    const why = last?.text?.trim() || `the agent exited with ${proc.exitCode ?? proc.signal}`;
+    const exit = proc.exitCode !== null ? `exited with ${proc.exitCode}` : `was killed by ${proc.signal}`;
+    const output = tail.lines();
     return {
       end: {
         state: "failed",
         infra: "ok",
         task: "agent_error",
-        reason: `the agent reported an error: ${why.slice(0, 2000)}`,
+        reason: describeFailure(ctx.adapter.kind, exit, last) + (output ? `\nlast output:\n${output}` : ""),
       },
     };
   }
   return { result: last };
+}
+
+/** What the agent is called in reasons. */
+const AGENT_NAME: Record<AgentAdapter["kind"], string> = {
+  command: "the command",
+  "claude-code": "Claude Code",
+  codex: "Codex",
+};
+
+/**
+ * What failed, in plain words: `the command exited with 1`, `Claude Code reported an error
+ * (exit 1): <its error>`, `Claude Code stopped at the routine's max_turns (8 turns)`. The
+ * agent's own text is cut at 2,000 characters (the stored reason is cut again by formatReason).
+ */
+function describeFailure(kind: AgentAdapter["kind"], exit: string, last: ResultEvent | undefined): string {
+  const name = AGENT_NAME[kind];
+  if (last?.subtype === "error_max_turns")
+    return `${name} stopped at the routine's max_turns${last.numTurns !== undefined ? ` (${last.numTurns} turns)` : ""} before finishing`;
+  const text = last?.text?.trim();
+  // The command adapter's "command exited with N" and Claude Code's "exited without a result": the exit says it.
+  if (!text || last?.subtype === "exit_code" || last?.subtype === "no_result") return `${name} ${exit}`;
+  return `${name} reported an error (${exit.replace(/^exited with/, "exit")}): ${clipText(text, 2000)}`;
+}
+
+/** `text` cut to `n` characters. */
+const clipText = (text: string, n: number) => (text.length > n ? text.slice(0, n) : text);
+
+/** How many of the agent's last output lines a failed session's reason quotes, and how long each may be. */
+const TAIL_LINES = 10;
+const TAIL_LINE_CHARS = 300;
+
+/**
+ * The agent's last lines of output: its stderr and the stdout lines outside the CLI's
+ * protocol, and for the command agent its plain stdout (which the adapter makes assistant text).
+ */
+class OutputTail {
+  readonly #kind: AgentAdapter["kind"];
+  #lines: string[] = [];
+
+  constructor(kind: AgentAdapter["kind"]) {
+    this.#kind = kind;
+  }
+
+  add(ev: AgentEvent): void {
+    let text: string | undefined;
+    if (ev.type === "stderr") text = ev.text;
+    else if (ev.type === "unparsed") text = ev.line;
+    else if (ev.type === "assistant" && this.#kind === "command") text = ev.text;
+    if (text === undefined) return;
+    for (const line of text.split("\n")) {
+      if (!line.trim()) continue;
+      this.#lines.push(line.length > TAIL_LINE_CHARS ? `${line.slice(0, TAIL_LINE_CHARS)}…` : line);
+      if (this.#lines.length > TAIL_LINES) this.#lines.shift();
+    }
+  }
+
+  /** The kept lines, one per line, or `""`. */
+  lines(): string {
+    return this.#lines.join("\n");
+  }
 }
 
 /** The shell command inside a tool call, when the tool runs one (Claude's Bash, Codex's exec_command). */

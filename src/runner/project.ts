@@ -10,6 +10,7 @@ import { openStore, type Store } from "../store/db.ts";
 import { type Clock, systemClock } from "../util/clock.ts";
 import { recoverInterruptedSessions } from "./recovery.ts";
 import { repoNameFor, resolveRepos } from "./repos.ts";
+import { sandboxedCi } from "./sandbox/ci-confinement.ts";
 
 /** An opened nightshift project: its settings, store and forge. Close it when done. */
 export interface Project {
@@ -77,6 +78,7 @@ export async function openProject(
     dir: join(stateDir, "forge"),
     sources: [...sources.values()],
     identity: { name: config.git.author_name, email: config.git.author_email },
+    ciConfine: sandboxedCi({ root: absRoot, stateDir, config }),
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.githubThrottle ? { githubThrottle: opts.githubThrottle } : {}),
   });

@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { formatDuration } from "../config/duration.ts";
 import type { Routine } from "../config/routine-schema.ts";
 import type { Issue } from "../forge/types.ts";
-import type { SessionRow, SessionState } from "../store/schema.ts";
+import { LocalForge } from "../forge/local/local-forge.ts";
+import type { SessionRow, SessionState, TestResult } from "../store/schema.ts";
 import { findSession, insertSession, setSessionState, updateSession } from "../store/sessions.ts";
 import { randomId } from "../util/ids.ts";
 import { type Redactor, redactorFromEnv } from "../util/redact.ts";
@@ -306,6 +307,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       home,
       tmp,
       hostEnv: agentHostEnv,
+      modelEnv: hostEnv,
       extraEnv: environment.env,
       mcpServers: mcp.servers,
       ...(req.signal ? { signal: req.signal } : {}),
@@ -349,16 +351,25 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
         output: step.output,
         durationMs: step.durationMs,
       });
+      testRuns++;
+      await updateSession(db, id, {
+        test_command: step.command,
+        test_exit_code: step.exitCode,
+        test_result: testResultOf(step),
+        test_runs: testRuns,
+      });
       return step;
     };
+    let testRuns = 0;
     const tested = await test();
     const review =
       work.selfReview === "always" ||
       (work.selfReview === "on_failure" && tested !== undefined && tested.exitCode !== 0);
+    let lastTest = tested;
     if (review) {
       const reviewEnded = await runAgent(selfReviewPrompt(prompt, primary.baseSha, tested));
       if (reviewEnded) return await finish(reviewEnded);
-      await test();
+      lastTest = (await test()) ?? lastTest;
     }
     const totals = usage.totals;
     if (work.deliver === false) return await finish({ state: "succeeded", infra: "ok" });
@@ -371,7 +382,7 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
         reason: `the session ran longer than the routine's timeout (${formatDuration(routine.timeout)}) before delivery; nothing was pushed, the work stays in the workspace`,
       });
     await setState("finishing");
-    const title = prTitle(routine, req.issue, summaryText, id);
+    const title = prTitle(routine, req.issue, summaryText);
     // Asked again: an App installation token may have expired during a long session.
     const pushEnv = await project.forge.gitEnv?.();
     const deliveries: RepoDelivery[] = [];
@@ -406,7 +417,9 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
                   sessionId: id,
                   routine: routine.name,
                   agent: routine.agent,
-                  model: routine.model ?? null,
+                  model: routine.model ?? usage.model ?? null,
+                  ...(!routine.model && usage.model ? { modelChosenByAgent: true } : {}),
+                  ...(lastTest ? { tests: { ...lastTest, runs: testRuns } } : {}),
                   ...(req.issue ? { issueNumber: req.issue.number } : {}),
                   ...(summaryText ? { summary: summaryText } : {}),
                   diff,
@@ -443,6 +456,13 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
       deletions: changed.reduce((s, d) => s + d.diff!.deletions, 0),
       ...(opened ? { branch: opened.branch } : {}),
     });
+    if (opened?.headSha && lastTest)
+      await recordTestCheck(project, opened.repo, opened.headSha, lastTest).catch((err) =>
+        transcript.record({
+          type: "warning",
+          message: `could not record the test result as a check on ${opened.headSha}: ${(err as Error).message}`,
+        }),
+      );
     if (refused)
       return await finish({ state: "failed", infra: "ok", task: "push_refused", reason: refused.reason! });
     if (opened)
@@ -466,21 +486,51 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
   }
 }
 
-/** `<issue title or first line of the agent's summary> [ns:<id>]`. */
-function prTitle(
-  routine: Routine,
-  issue: Issue | undefined,
-  summary: string | undefined,
-  id: string,
-): string {
+/**
+ * A pull request's title (and the subject of the runner's commit), written for people: the
+ * issue's title; else the first line of the routine's description; else the agent's summary
+ * when its first line is a short heading or sentence of its own (at most 72 characters, not
+ * introducing more with `:`); else `Changes by the <routine> routine`. Never a cut-off
+ * sentence, and no session tag: the session id is in the body, the commit trailers
+ * (`Nightshift-Session:`) and the branch, which the ledger reads.
+ */
+function prTitle(routine: Routine, issue: Issue | undefined, summary: string | undefined): string {
+  if (issue?.title.trim()) return issue.title.trim();
+  const described = routine.description?.trim().split("\n")[0]?.trim();
+  if (described) return described;
   const first = summary
     ?.trim()
     .split("\n")[0]
     ?.replace(/^#+\s*/, "")
+    .replace(/^\*\*(.*)\*\*$/, "$1")
     .trim();
-  const base = issue ? `#${issue.number} ${issue.title}` : first || routine.description || routine.name;
-  const clipped = base.length > 72 ? `${base.slice(0, 71)}…` : base;
-  return `${clipped} [ns:${id}]`;
+  if (first && first.length <= 72 && !first.endsWith(":")) return first;
+  return `Changes by the ${routine.name} routine`;
+}
+
+/** How a test step ended, as stored on the session. */
+function testResultOf(step: StepResult): TestResult {
+  return step.exitCode === null ? "killed" : step.exitCode === 0 ? "passed" : "failed";
+}
+
+/** Name of the check a session's test step reports on its PR's head (local forge). */
+export const TEST_CHECK = "nightshift/test";
+
+/**
+ * Reports the session's last test step as a check on the PR's head commit, as a CI would, so
+ * `nightshift pr checks`, the guard and the judge see it. Only the local forge stores checks
+ * (GitHub accepts check runs from App tokens only); it is not a required check.
+ */
+async function recordTestCheck(project: Project, repo: string, sha: string, step: StepResult): Promise<void> {
+  if (!(project.forge instanceof LocalForge)) return;
+  const result = testResultOf(step);
+  await project.forge.recordCheck(repo, sha, {
+    name: TEST_CHECK,
+    status: "completed",
+    conclusion: result === "passed" ? "success" : result === "killed" ? "cancelled" : "failure",
+    required: false,
+    output: `$ ${step.command}\n${step.output}\n[exit ${step.exitCode ?? "killed"}]`,
+  });
 }
 
 /**

@@ -258,3 +258,82 @@ export async function cancelPendingRuns(
     .where("state", "=", "pending")
     .execute();
 }
+
+/** Finds a run by id or by a unique id prefix. */
+export async function findRun(db: Kysely<Database>, idOrPrefix: string): Promise<RunRow | undefined> {
+  const exact = await db.selectFrom("runs").selectAll().where("id", "=", idOrPrefix).executeTakeFirst();
+  if (exact) return exact;
+  const prefix = idOrPrefix.replace(/[%_]/g, "");
+  if (!prefix) return undefined;
+  const matches = await db
+    .selectFrom("runs")
+    .selectAll()
+    .where("id", "like", `${prefix}%`)
+    .limit(2)
+    .execute();
+  return matches.length === 1 ? matches[0] : undefined;
+}
+
+/**
+ * Cancels a run a person asked to stop: a `pending` one never starts; a `running` one loses
+ * its lease, so its worker's next heartbeat fails and the worker stops its session (within a
+ * quarter of the lease) and leaves the run cancelled — unlike a daemon shutdown, which
+ * requeues. Runs already ended are left as they are.
+ *
+ * @returns the state the run was in when cancelled, or `undefined` when it had already ended.
+ */
+export async function cancelRun(
+  db: Kysely<Database>,
+  id: string,
+  opts: { now: number; reason: string },
+): Promise<"pending" | "running" | undefined> {
+  for (const state of ["pending", "running"] as const) {
+    const r = await db
+      .updateTable("runs")
+      .set({
+        state: "cancelled",
+        reason: opts.reason,
+        finished_at: opts.now,
+        lease_owner: null,
+        lease_expires_at: null,
+      })
+      .where("id", "=", id)
+      .where("state", "=", state)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) > 0) return state;
+  }
+  return undefined;
+}
+
+/**
+ * A run with the state and reason of its session, when it has one, and the state to show:
+ * a `done` run whose session failed, timed out or was cancelled shows the session's state.
+ */
+export type RunWithSession = RunRow & {
+  session_state: string | null;
+  session_reason: string | null;
+  shown_state: string;
+};
+
+/**
+ * Recent runs, newest first, each with its session's state and reason, for `sessions list
+ * --all`: a run is `done` whatever its session's outcome, so the session says whether it
+ * failed. `states` filters on the shown state; `since` (ms) on when the run was fired.
+ */
+export async function listRunsWithSessions(
+  db: Kysely<Database>,
+  opts: { routine?: string; states?: readonly string[]; since?: number; limit?: number } = {},
+): Promise<RunWithSession[]> {
+  const shown = sql<string>`CASE WHEN runs.state = 'done' AND sessions.state IN ('failed', 'timed_out', 'cancelled') THEN sessions.state ELSE runs.state END`;
+  let q = db
+    .selectFrom("runs")
+    .leftJoin("sessions", "sessions.id", "runs.session_id")
+    .selectAll("runs")
+    .select(["sessions.state as session_state", "sessions.reason as session_reason", shown.as("shown_state")])
+    .orderBy("runs.created_at", "desc")
+    .orderBy("runs.id", "desc");
+  if (opts.routine) q = q.where("runs.routine", "=", opts.routine);
+  if (opts.since !== undefined) q = q.where("runs.created_at", ">=", opts.since);
+  if (opts.states?.length) q = q.where(shown, "in", [...opts.states]);
+  return q.limit(opts.limit ?? 50).execute();
+}

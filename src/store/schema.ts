@@ -58,6 +58,8 @@ export type InfraOutcome =
   | "environment_error"
   | "workspace_error"
   | "agent_spawn_error"
+  /** The model API could not be reached or answered 5xx (retried by the queue). */
+  | "model_unreachable"
   | "delivery_error"
   | "timeout"
   | "cancelled"
@@ -71,6 +73,12 @@ export type TaskOutcome =
   | "judged_promote"
   | "judged_keep"
   | "judged_close";
+
+/** How a session's test step (`workflow.test_command`) ended. */
+export type TestResult = "passed" | "failed" | "killed";
+
+/** Where a session's `model` came from: the routine's `model:`, or the agent CLI's own default. */
+export type ModelSource = "routine" | "agent";
 
 export interface SessionsTable {
   id: string;
@@ -111,6 +119,15 @@ export interface SessionsTable {
   /** Cost in USD as reported by the agent CLI (Claude Code reports it; Codex does not). */
   cost_usd: number | null;
   num_turns: number | null;
+  /** The routine's test command (`workflow.test_command`) when it ran; its last run's exit code (null when killed). */
+  test_command: ColumnType<string | null, string | null | undefined, string | null>;
+  test_exit_code: ColumnType<number | null, number | null | undefined, number | null>;
+  /** `passed` | `failed` | `killed` (timeout or cancel) for the last run; null when no test step ran. */
+  test_result: ColumnType<TestResult | null, TestResult | null | undefined, TestResult | null>;
+  /** How many times the test command ran (twice when a self-review pass ran). */
+  test_runs: ColumnType<number | null, number | null | undefined, number | null>;
+  /** Where `model` came from: `routine` (its `model:`) or `agent` (the CLI's default, from its init event). */
+  model_source: ColumnType<ModelSource | null, ModelSource | null | undefined, ModelSource | null>;
   files_changed: number | null;
   insertions: number | null;
   deletions: number | null;

@@ -1,4 +1,4 @@
-import type { Kysely, Updateable } from "kysely";
+import { type Kysely, sql, type Updateable } from "kysely";
 import type { Database, SessionRow, SessionState, SessionsTable } from "./schema.ts";
 
 /** Fields needed to record a new session (it starts `queued`). */
@@ -24,6 +24,7 @@ export async function insertSession(db: Kysely<Database>, s: NewSession): Promis
       routine: s.routine,
       agent: s.agent,
       model: s.model,
+      model_source: s.model ? "routine" : null,
       state: "queued",
       infra_outcome: null,
       task_outcome: null,
@@ -89,14 +90,67 @@ export async function findSession(db: Kysely<Database>, idOrPrefix: string): Pro
   return matches.length === 1 ? matches[0] : undefined;
 }
 
+/** Which sessions {@link listSessions} and {@link sessionTotals} take. */
+export interface SessionFilter {
+  routine?: string;
+  /** Only sessions in one of these states. */
+  states?: readonly SessionState[];
+  /** Only sessions created at or after this time (ms). */
+  since?: number;
+}
+
+function filtered(db: Kysely<Database>, f: SessionFilter) {
+  let q = db.selectFrom("sessions");
+  if (f.routine) q = q.where("routine", "=", f.routine);
+  if (f.states?.length) q = q.where("state", "in", [...f.states]);
+  if (f.since !== undefined) q = q.where("created_at", ">=", f.since);
+  return q;
+}
+
 /** Lists sessions, newest first. */
 export async function listSessions(
   db: Kysely<Database>,
-  opts: { routine?: string; limit?: number } = {},
+  opts: SessionFilter & { limit?: number } = {},
 ): Promise<SessionRow[]> {
-  let q = db.selectFrom("sessions").selectAll().orderBy("created_at", "desc").orderBy("id", "desc");
-  if (opts.routine) q = q.where("routine", "=", opts.routine);
-  return q.limit(opts.limit ?? 50).execute();
+  return filtered(db, opts)
+    .selectAll()
+    .orderBy("created_at", "desc")
+    .orderBy("id", "desc")
+    .limit(opts.limit ?? 50)
+    .execute();
+}
+
+/** Totals over every session a filter takes (not only the ones a list shows). */
+export interface SessionTotals {
+  sessions: number;
+  input_tokens: number;
+  output_tokens: number;
+  cache_read_tokens: number;
+  cache_creation_tokens: number;
+  /** USD, summed over the sessions whose agent reports a cost. */
+  cost_usd: number;
+}
+
+/** Counts the sessions a filter takes and sums their tokens and cost. */
+export async function sessionTotals(db: Kysely<Database>, f: SessionFilter = {}): Promise<SessionTotals> {
+  const row = await filtered(db, f)
+    .select((eb) => [
+      eb.fn.countAll<number>().as("sessions"),
+      eb.fn.coalesce(eb.fn.sum<number>("input_tokens"), sql<number>`0`).as("input_tokens"),
+      eb.fn.coalesce(eb.fn.sum<number>("output_tokens"), sql<number>`0`).as("output_tokens"),
+      eb.fn.coalesce(eb.fn.sum<number>("cache_read_tokens"), sql<number>`0`).as("cache_read_tokens"),
+      eb.fn.coalesce(eb.fn.sum<number>("cache_creation_tokens"), sql<number>`0`).as("cache_creation_tokens"),
+      eb.fn.coalesce(eb.fn.sum<number>("cost_usd"), sql<number>`0`).as("cost_usd"),
+    ])
+    .executeTakeFirstOrThrow();
+  return {
+    sessions: Number(row.sessions),
+    input_tokens: Number(row.input_tokens),
+    output_tokens: Number(row.output_tokens),
+    cache_read_tokens: Number(row.cache_read_tokens),
+    cache_creation_tokens: Number(row.cache_creation_tokens),
+    cost_usd: Number(row.cost_usd),
+  };
 }
 
 /** Finished sessions whose workspace still exists and that finished before `before` (ms). */

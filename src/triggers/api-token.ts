@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import type { Routine } from "../config/routine-schema.ts";
 
 /** Every API trigger token starts with this, so secret scanners and people can recognise it. */
 export const API_TOKEN_PREFIX = "nst_";
@@ -8,6 +9,20 @@ const TOKEN_BYTES = 32;
 
 /** Characters of a token kept in the clear for listings (`nst_` plus 8 random characters). */
 const LISTED_PREFIX_LENGTH = 12;
+
+/**
+ * Whether a routine may be fired through the API: its `triggers` list `{api: true}`. Tokens
+ * are made only for such routines, and a token of a routine whose API trigger was removed
+ * since stops firing it (until the trigger is back; revoke it to end it for good).
+ */
+export function hasApiTrigger(routine: Pick<Routine, "triggers">): boolean {
+  return routine.triggers.some((t) => "api" in t);
+}
+
+/** Why a routine without an API trigger cannot get a token or be fired with one, and the fix. */
+export function apiTriggerMissing(name: string): string {
+  return `routine "${name}" has no API trigger; add \`- api: true\` under \`triggers:\` in .nightshift/routines/${name}.md to allow firing it with a token`;
+}
 
 /** A fresh API trigger token. Show `token` once; store only `hash` and `prefix`. */
 export interface NewApiToken {

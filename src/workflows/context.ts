@@ -38,6 +38,19 @@ export function earlierAttemptsSection(
   ].join("\n\n");
 }
 
+/**
+ * nightshift PRs for the issue that were merged: their work is already on the base branch.
+ * Present only when a person asked for more after the merge (see `resolvedBy` in ledger.ts).
+ */
+export function mergedWorkSection(merged: PullRequest[]): string | undefined {
+  if (merged.length === 0) return undefined;
+  return [
+    "## Merged earlier",
+    "This work is already on the base branch. Build on it; the discussion says what is still missing.",
+    ...merged.map((pr) => `- PR #${pr.number}: ${pr.title} (branch ${pr.head}, merged into ${pr.base})`),
+  ].join("\n");
+}
+
 /** Failing checks with the tail of their output. */
 export function failingChecksSection(checks: CheckResult[]): string | undefined {
   if (checks.length === 0) return undefined;

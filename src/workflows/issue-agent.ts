@@ -4,10 +4,10 @@ import type { Issue } from "../forge/types.ts";
 import type { Project } from "../runner/project.ts";
 import { runSession } from "../runner/session.ts";
 import type { SessionRow } from "../store/schema.ts";
-import { commentsSection, earlierAttemptsSection } from "./context.ts";
+import { commentsSection, earlierAttemptsSection, mergedWorkSection } from "./context.ts";
 import { withClaim } from "./claims.ts";
 import { pickItems } from "./pick.ts";
-import { issueBranch, parseIssueBranch, readLedger } from "./ledger.ts";
+import { issueBranch, parseIssueBranch, readLedger, resolvedBy } from "./ledger.ts";
 import { type BlueprintOptions, type BlueprintResult, emptyAllowlistNote, type Skip } from "./blueprint.ts";
 import { AuthorAllowlist, filterByAuthor, type FilteredRecord } from "./select/index.ts";
 
@@ -16,13 +16,16 @@ import { AuthorAllowlist, filterByAuthor, type FilteredRecord } from "./select/i
  * 1. back-pressure: no new work when the repository already has `deque.max_open_drafts`
  *    nightshift drafts open;
  * 2. select: open issues by allowlisted authors, minus issues that already have an open
- *    nightshift PR (the ledger: issue → open PR → head SHA), minus issues cooling down after a
- *    failed or empty attempt, ordered by the routine's strategy, at most `limit`;
- * 3. per issue, one session: the prompt gets the issue, its allowlisted comments and the
- *    earlier closed attempts; the agent works on `<prefix>issue-<n>-<session>`; the test
- *    command and a self-review pass run after it (src/runner/session.ts); the runner commits,
- *    pushes (refusing protected paths) and opens a draft PR that says `Refs #n` (never
- *    closing the issue). A no-op leaves no branch, PR or comment.
+ *    nightshift PR (the ledger: issue → open PR → head SHA), minus issues a merged nightshift
+ *    PR resolved (unless an allowlisted person commented on the issue since: see
+ *    {@link resolvedBy}), minus issues cooling down after a failed or empty attempt, ordered
+ *    by the routine's strategy, at most `limit`;
+ * 3. per issue, one session: the prompt gets the issue, its allowlisted comments, the
+ *    earlier attempts closed without merging and any merged PRs; the agent works on
+ *    `<prefix>issue-<n>-<session>`; the test command and a self-review pass run after it
+ *    (src/runner/session.ts); the runner commits, pushes (refusing protected paths) and
+ *    opens a draft PR that says `Refs #n` (never closing the issue). A no-op leaves no
+ *    branch, PR or comment.
  * Issue agents never close issues: nothing here can.
  */
 export async function runIssueAgent(
@@ -55,7 +58,21 @@ export async function runIssueAgent(
         number: issue.number,
         reason: `already has open PR #${open[0]!.number} (${open[0]!.head}${open[0]!.headSha ? ` at ${open[0]!.headSha.slice(0, 12)}` : ""})`,
       });
-    } else free.push(issue);
+      continue;
+    }
+    const merged = ledger.mergedByIssue.get(issue.number);
+    if (merged?.length) {
+      const asked = filterByAuthor(await forge.listComments(repo, issue.number), allowlist, "comment").kept;
+      const done = resolvedBy(merged, asked);
+      if (done) {
+        skipped.push({
+          number: issue.number,
+          reason: `resolved by merged PR #${done.number} (${done.head}); comment on the issue to have nightshift work on it again`,
+        });
+        continue;
+      }
+    }
+    free.push(issue);
   }
   const picked = await pickItems(project, repo, workflow, free, {
     limit: Math.min(workflow.select.limit, maxDrafts - ledger.drafts.length),
@@ -112,6 +129,7 @@ export async function runIssueAgent(
         promptSections: [
           commentsSection(`Discussion on #${issue.number}`, comments.kept),
           earlierAttemptsSection(attemptsOnIssue),
+          mergedWorkSection(ledger.mergedByIssue.get(issue.number) ?? []),
         ].filter((s): s is string => !!s),
         filtered: sessionFiltered,
         ...(workflow.test_command ? { testCommand: workflow.test_command } : {}),

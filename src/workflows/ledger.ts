@@ -3,9 +3,10 @@ import type { Forge, PullRequest } from "../forge/types.ts";
 /**
  * The deque's ledger, read from the forge itself so that it survives a lost store and agrees
  * with what a human sees: which issue each nightshift pull request works on, which are open,
- * draft or ready, and which earlier attempts were closed. Every artifact is tagged with the
- * session id and the item number (branch `<prefix>issue-<n>-<session>`, title `[ns:<session>]`,
- * commit trailers `Nightshift-Session:` / `Nightshift-Issue:`), so the ledger is a parse.
+ * draft or ready, which were merged and which earlier attempts were closed. Every artifact is
+ * tagged with the session id and the item number (branch `<prefix>issue-<n>-<session>`, the
+ * session id the forge records for the PR, commit trailers `Nightshift-Session:` /
+ * `Nightshift-Issue:`), so the ledger is a parse. Titles carry no tag: they are for people.
  */
 
 /** The branch of an issue agent's session: `<prefix>issue-<n>-<session id>`. */
@@ -23,17 +24,17 @@ export function parseIssueBranch(
   return m ? { issue: Number(m[1]), sessionId: m[2]! } : undefined;
 }
 
-/** The session id tagged in a PR title (`… [ns:<id>]`). */
-export function parseTitleTag(title: string): string | undefined {
-  return /\[ns:([A-Za-z0-9]+)\]\s*$/.exec(title)?.[1];
-}
-
 /** nightshift's pull requests in one repository, grouped the ways the deque asks. */
 export interface Ledger {
   /** Open nightshift PRs per issue number (more than one would be a bug the ledger makes visible). */
   openByIssue: Map<number, PullRequest[]>;
   /** Closed, unmerged nightshift PRs per issue: earlier failed attempts, oldest first. */
   failedByIssue: Map<number, PullRequest[]>;
+  /**
+   * Merged nightshift PRs per issue, oldest first: the issue is resolved (see
+   * {@link resolvedBy}). Read only with closed PRs (`closed: true`, the default).
+   */
+  mergedByIssue: Map<number, PullRequest[]>;
   /** Every open PR nightshift opened (see {@link openedByNightshift}). */
   open: PullRequest[];
   drafts: PullRequest[];
@@ -57,6 +58,7 @@ export async function readLedger(
   const ledger: Ledger = {
     openByIssue: new Map(),
     failedByIssue: new Map(),
+    mergedByIssue: new Map(),
     open: [],
     drafts: [],
     ready: [],
@@ -70,6 +72,8 @@ export async function readLedger(
       if (tag) push(ledger.openByIssue, tag.issue, pr);
     } else if (pr.state === "closed" && tag) {
       push(ledger.failedByIssue, tag.issue, pr);
+    } else if (pr.state === "merged" && tag) {
+      push(ledger.mergedByIssue, tag.issue, pr);
     }
   }
   return ledger;
@@ -85,6 +89,24 @@ export async function readLedger(
 export function openedByNightshift(prefix: string, pr: PullRequest): boolean {
   if (!pr.head.startsWith(prefix) || !pr.sessionId) return false;
   return pr.head.endsWith(`-${pr.sessionId}`);
+}
+
+/**
+ * The merged nightshift PR that resolves an issue, if any: its latest merged PR, unless an
+ * allowlisted person commented on the issue after that PR last changed (on the local forge,
+ * when nightshift saw it merged; on GitHub, its `updated_at`), which asks for another
+ * attempt. An issue that stays open after its PR merged is thus left alone until someone
+ * says what is missing; the next attempt's prompt gets that comment.
+ *
+ * @param comments - the issue's comments by allowlisted authors only.
+ */
+export function resolvedBy(
+  merged: readonly PullRequest[] | undefined,
+  comments: readonly { createdAt: number }[],
+): PullRequest | undefined {
+  if (!merged?.length) return undefined;
+  const last = merged.reduce((a, b) => (b.updatedAt > a.updatedAt ? b : a));
+  return comments.some((c) => c.createdAt > last.updatedAt) ? undefined : last;
 }
 
 /** The issue a nightshift PR works on, from its branch or its body's `Refs #n`. */

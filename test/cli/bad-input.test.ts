@@ -95,7 +95,7 @@ describe("nightshift CLI on bad input", () => {
     expect(r.stderr).toContain("run `nightshift init` first");
   });
 
-  it("a real Claude Code run whose model API fails is recorded as an agent error with its transcript", async () => {
+  it("a real Claude Code run whose model API fails (500) is recorded as model_unreachable with its transcript", async () => {
     const repo = await project();
     writeRoutine(repo, "fragile", "agent: claude-code\ntimeout: 2m");
     const server = await startModelServer({
@@ -111,12 +111,13 @@ describe("nightshift CLI on bad input", () => {
       const [s] = JSON.parse((await runCli(repo, ["sessions", "list", "--json"])).stdout);
       expect(s).toMatchObject({
         state: "failed",
-        infra_outcome: "ok",
-        task_outcome: "agent_error",
+        infra_outcome: "model_unreachable",
+        task_outcome: null,
         exit_code: 1,
         pr_number: null,
       });
-      expect(s.reason).toContain("the agent reported an error");
+      expect(s.reason).toContain(`the model API at ${server.url} (ANTHROPIC_BASE_URL)`);
+      expect(s.reason).toContain("API Error: 500 upstream exploded");
       const kinds = (await runCli(repo, ["logs", s.id, "--json"])).stdout
         .trim()
         .split("\n")

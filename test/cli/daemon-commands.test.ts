@@ -70,6 +70,14 @@ describe("daemon commands", () => {
 
   it("tokens are shown once; lists show prefixes; revoked tokens are marked", async () => {
     const repo = await project();
+    // Only a routine with an API trigger gets a token; the refusal says how to add one.
+    const refused = await runCli(repo, ["tokens", "create", "example"]);
+    expect(refused.exitCode).toBe(2);
+    expect(refused.stderr).toContain(
+      'routine "example" has no API trigger; add `- api: true` under `triggers:` in .nightshift/routines/example.md',
+    );
+    expect(JSON.parse((await runCli(repo, ["tokens", "list", "--json"])).stdout)).toEqual([]);
+    writeRoutine(repo, "example", 'agent: command\ncommand: "true"\ntriggers:\n  - api: true');
     const created = JSON.parse((await runCli(repo, ["tokens", "create", "example", "--json"])).stdout);
     expect(created.token).toMatch(/^nst_[A-Za-z0-9_-]{43,}$/);
     const listed = await runCli(repo, ["tokens", "list", "example", "--json"]);

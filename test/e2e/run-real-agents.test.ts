@@ -69,7 +69,7 @@ async function checkDelivery(repo: string, server: ModelServer, expectCost: bool
     head: `nightshift/fix-issue-${session.id}`,
     sessionId: session.id,
   });
-  expect(prs[0].title).toBe(`#12 Document the unit of the year constant [ns:${session.id}]`);
+  expect(prs[0].title).toBe("Document the unit of the year constant");
   expect(prs[0].body).toContain("Refs #12");
   expect(prs[0].body).toContain(CHECK.replaceAll("`", "'"));
   const diff = (await runCli(repo, ["pr", "diff", "13"])).stdout;

@@ -96,12 +96,14 @@ describe("POST /v1/routines/{name}/fire", () => {
       session_id: body.session_id,
       context: "error rate above 5% on checkout",
     });
-    const status = await app.request(`/v1/sessions/${body.session_id}`);
+    const status = await app.request(`/v1/sessions/${body.session_id}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(await status.json()).toMatchObject({ state: "queued", run_state: "pending" });
     expect((await fire(app, token)).status).toBe(200); // no body is fine
   });
 
-  it("answers 400, 401, 404, 413 and 429 as documented, and stores nothing for them", async () => {
+  it("answers 400, 401, 403, 404, 413 and 429 as documented, and stores nothing for them", async () => {
     const { app, token, project, repo } = await setUp(5);
     expect((await fire(app, token, "{not json")).status).toBe(400);
     const unknownField = await fire(app, token, JSON.stringify({ txt: "typo" }));
@@ -119,14 +121,24 @@ describe("POST /v1/routines/{name}/fire", () => {
     // A token whose routine file was deleted: 404.
     rmSync(join(repo, ".nightshift", "routines", "triage.md"));
     expect((await fire(app, token, "{}")).status).toBe(404);
+    // Back without its API trigger: the token no longer fires it (403, with the fix).
     writeRoutine(repo, "triage", 'agent: command\ncommand: "true"\noverlap: allow');
-    // The limit is 5 per minute for an authenticated token; the two 400s and the 404 counted.
-    expect((await fire(app, token, "{}")).status).toBe(200);
+    const noTrigger = await fire(app, token, "{}");
+    expect(noTrigger.status).toBe(403);
+    expect(await noTrigger.json()).toMatchObject({
+      error: "api_trigger_disabled",
+      message: expect.stringContaining(
+        "add `- api: true` under `triggers:` in .nightshift/routines/triage.md",
+      ),
+    });
+    expect(await runs(project)).toHaveLength(0);
+    writeRoutine(repo, "triage", 'agent: command\ncommand: "true"\noverlap: allow\ntriggers:\n  - api: true');
+    // The limit is 5 per minute for an authenticated token; the two 400s, the 404 and the 403 counted.
     expect((await fire(app, token, "{}")).status).toBe(200);
     const limited = await fire(app, token, "{}");
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get("retry-after"))).toBeGreaterThan(0);
-    expect(await runs(project)).toHaveLength(2);
+    expect(await runs(project)).toHaveLength(1);
   });
 
   it("a revoked token gets 401", async () => {

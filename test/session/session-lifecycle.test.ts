@@ -88,7 +88,7 @@ describe("a session", () => {
       `main..nightshift/task-${s.id}`,
     );
     expect(log).toContain(
-      `nightshift|task [ns:${s.id}]|Nightshift-Session: ${s.id}\nNightshift-Routine: task`,
+      `nightshift|Changes by the task routine|Nightshift-Session: ${s.id}\nNightshift-Routine: task`,
     );
     expect(log).toContain("nightshift agent|agent: add three|");
     const pr = await project.forge.getPullRequest(project.repoName, s.pr_number!);
@@ -213,7 +213,7 @@ describe("a session", () => {
     expect(diff).toContain("+Steps: run it on a file without a trailing newline.");
     expect(diff).toContain("+from the alert: line 42");
     const pr = await project.forge.getPullRequest(project.repoName, s.pr_number!);
-    expect(pr.title).toBe(`#1 Parser drops the last line [ns:${s.id}]`);
+    expect(pr.title).toBe("Parser drops the last line");
     expect(pr.body).toContain("Refs #1");
     expect(pr.body).not.toMatch(/\b(fixes|closes|resolves) #1/i);
     await project.close();

@@ -110,7 +110,7 @@ describe("the deque workflow on the local forge", () => {
     expect(pr).toMatchObject({ number: 2, draft: true, base: "main" });
     expect(pr.head).toMatch(/^nightshift\/issue-1-[a-z0-9]+$/);
     const sessionId = pr.head.split("-").at(-1);
-    expect(pr.title).toBe(`#1 Add triple(x) to math.js [ns:${sessionId}]`);
+    expect(pr.title).toBe("Add triple(x) to math.js");
     expect(pr.body).toContain("Refs #1");
     // The commit carries the trailers.
     const bare = join(repo, ".nightshift", "state", "forge", `${repo.split("/").at(-1)}.git`);

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import type { ProjectConfig } from "../../config/project-schema.ts";
 
 /**
  * The deque workflow's scaffold (`nightshift init --workflow deque`): the five routines of
@@ -58,7 +59,7 @@ function routine(p: {
   return `---
 description: ${JSON.stringify(p.description)}
 agent: claude-code
-# model: claude-sonnet-4-5
+# model: claude-sonnet-4-5   # without it, the CLI's default (\`nightshift sessions show\` says which)
 triggers:
   - schedule: "${p.schedule}"
 branch_prefix: nightshift/
@@ -127,6 +128,25 @@ workflow:
 The guard runs no agent; this text is not used.
 `,
   };
+}
+
+/**
+ * Why the deque routines' test step may fail for want of dependencies: the default environment
+ * has no `setup` script (nothing installs them in the session's fresh clone) and the local
+ * forge has no `ci` command (no check on the PRs). `undefined` when either is set.
+ */
+export function dequeSetupProblem(
+  config: ProjectConfig,
+  testCommand: string | undefined,
+): string | undefined {
+  if (config.environments.default?.setup) return undefined;
+  if (config.forge.type !== "local" || config.forge.ci) return undefined;
+  const test = testCommand ? `\`${testCommand}\`` : "the routines' test_command";
+  return (
+    `no setup script and no forge.ci: each session works in a fresh clone where nothing installs dependencies, ` +
+    `so ${test} can fail (e.g. "mocha: not found") and no check runs on the PRs. In .nightshift/config.yaml add ` +
+    `\`environments: {default: {setup: "npm ci"}}\` (your install command; it is cached) and \`forge: {type: local, ci: "npm test"}\``
+  );
 }
 
 /** The `deque:` block appended to `.nightshift/config.yaml`. */

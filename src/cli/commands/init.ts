@@ -2,17 +2,17 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } fr
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { PROJECT_DIR } from "../../config/load.ts";
+import { loadProjectConfig, PROJECT_DIR } from "../../config/load.ts";
 import { gitMaybe } from "../../util/git.ts";
 import { CliError, workDir } from "../context.ts";
-import { dequeConfig, dequeRoutines, guessTestCommand } from "./init-deque.ts";
+import { dequeConfig, dequeRoutines, dequeSetupProblem, guessTestCommand } from "./init-deque.ts";
 
 export const EXAMPLE_ROUTINE = `---
 # A nightshift routine: settings in this YAML block, the agent's instructions below it.
 # Full reference: "Routine files" in nightshift's README.
 description: Find one small, safe improvement and propose it as a draft pull request
 agent: claude-code            # claude-code | codex | command
-# model: claude-sonnet-4-5    # the agent CLI's default model when omitted
+# model: claude-sonnet-4-5    # omitted: the agent CLI's default (the session summary names it)
 repos: ["."]                  # "." is this repository; other local repositories by path
 triggers: []                  # fired by \`nightshift serve\`, e.g.:
 #  - schedule: daily          # hourly | daily | weekdays | weekly | a 5-field cron
@@ -82,6 +82,15 @@ export function scaffold(dir: string, force = false): string[] {
   return written;
 }
 
+/** {@link dequeSetupProblem} for the project in `dir`; nothing when its config does not load. */
+function dequeSetupWarning(dir: string): string | undefined {
+  try {
+    return dequeSetupProblem(loadProjectConfig(dir), guessTestCommand(dir));
+  } catch {
+    return undefined; // `nightshift routines validate` reports a broken config
+  }
+}
+
 export function registerInit(program: Command): void {
   program
     .command("init")
@@ -105,6 +114,8 @@ export function registerInit(program: Command): void {
       if (opts.workflow === "deque")
         written.push(...scaffoldDeque(dir, opts.author ?? userInfo().username, opts.force));
       for (const f of written) console.log(`created ${f}`);
+      const unprepared = opts.workflow === "deque" ? dequeSetupWarning(dir) : undefined;
+      if (unprepared) console.error(`warning: ${unprepared}`);
       if (written.length === 0)
         console.log(`${join(dir, PROJECT_DIR)} already exists (use --force to overwrite)`);
       console.log(

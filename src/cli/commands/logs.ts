@@ -1,10 +1,12 @@
 import type { Command } from "commander";
+import pc from "picocolors";
 import { findSession } from "../../store/sessions.ts";
-import { TERMINAL_STATES } from "../../store/schema.ts";
+import { type SessionRow, TERMINAL_STATES } from "../../store/schema.ts";
 import { readEvents } from "../../store/transcript.ts";
 import type { TranscriptEvent } from "../../runner/transcript/events.ts";
 import { CliError, withProject } from "../context.ts";
-import { formatEvent } from "../format.ts";
+import { formatEvent, stateLabel } from "../format.ts";
+import { testLine } from "./run.ts";
 
 const FOLLOW_POLL_MS = 250;
 
@@ -21,6 +23,7 @@ export function registerLogs(program: Command): void {
         await withProject(cmd, async (p) => {
           const s = await findSession(p.store.db, id);
           if (!s) throw new CliError(`no session "${id}" (see \`nightshift sessions list\`)`);
+          if (!opts.json) process.stdout.write(`${transcriptHeader(s)}\n`);
           let after = 0;
           for (;;) {
             const events = await readEvents<TranscriptEvent>(p.store.db, s.id, after);
@@ -40,4 +43,21 @@ export function registerLogs(program: Command): void {
         });
       },
     );
+}
+
+/**
+ * The transcript's first lines: the session, its routine, agent and model (and whether the CLI
+ * chose it), its state and outcome, and the test step's result when one ran.
+ */
+export function transcriptHeader(s: SessionRow): string {
+  const model = s.model ? ` (${s.model}${s.model_source === "agent" ? ", the CLI's default" : ""})` : "";
+  const lines = [
+    pc.bold(`session ${s.id}`) +
+      pc.dim(` · routine ${s.routine} · ${s.agent}${model} · `) +
+      stateLabel(s.state) +
+      (s.task_outcome ? pc.dim(` · ${s.task_outcome}`) : ""),
+  ];
+  const tests = testLine(s);
+  if (tests) lines.push(tests);
+  return lines.join("\n");
 }

@@ -19,7 +19,8 @@ import type { compileSchedule as CompileSchedule } from "../../scheduler/schedul
 import { listRuns } from "../../store/runs.ts";
 import { listSessions } from "../../store/sessions.ts";
 import { CliError, printJson, withProject, workDir } from "../context.ts";
-import { isoTime, table } from "../format.ts";
+import { table } from "../format.ts";
+import { nextRuns, routineTimeZone, zonedTime } from "../zoned-time.ts";
 
 function describeTrigger(t: Trigger): string {
   if ("schedule" in t)
@@ -34,16 +35,7 @@ function describeTrigger(t: Trigger): string {
 
 /** The next schedule fire of a routine after `now` (ms), if it has schedule triggers that parse. */
 function nextRun(r: Routine, now: number, compileSchedule: typeof CompileSchedule): number | undefined {
-  const times = r.triggers.flatMap((t) => {
-    if (!("schedule" in t)) return [];
-    try {
-      return [compileSchedule(t).nextAfter(now) ?? Infinity];
-    } catch {
-      return [];
-    }
-  });
-  const next = Math.min(...times);
-  return Number.isFinite(next) ? next : undefined;
+  return nextRuns(r, now, 1, compileSchedule)[0]?.at;
 }
 
 /** A routine's schedule triggers checked as the daemon runs them (time zone, DST, minimum interval), located. */
@@ -113,11 +105,15 @@ export function registerRoutines(program: Command): void {
                   : r.agent + (r.model ? ` (${r.model})` : "") + (r.workflow ? ` · ${r.workflow.type}` : ""),
                 r.enabled ? "yes" : "no",
                 r.triggers.map(describeTrigger).join("; ") || "manual",
-                r.enabled ? isoTime(nextRun(r, p.clock.now(), compileSchedule)) : "disabled",
+                r.enabled
+                  ? ((next) => zonedTime(next?.at, next?.timezone))(
+                      nextRuns(r, p.clock.now(), 1, compileSchedule)[0],
+                    )
+                  : "disabled",
                 lastFire[i]
-                  ? `${isoTime(lastFire[i]!.scheduled_for ?? lastFire[i]!.created_at)} ${lastFire[i]!.state}${lastFire[i]!.reason?.startsWith("late:") ? " (late)" : ""}`
+                  ? `${zonedTime(lastFire[i]!.scheduled_for ?? lastFire[i]!.created_at, routineTimeZone(r))} ${lastFire[i]!.state}${lastFire[i]!.reason?.startsWith("late:") ? " (late)" : ""}`
                   : null,
-                isoTime(last[i]?.created_at),
+                zonedTime(last[i]?.created_at, routineTimeZone(r)),
                 last[i]
                   ? `${last[i]!.state}${last[i]!.task_outcome ? ` / ${last[i]!.task_outcome}` : ""}`
                   : "never run",
@@ -138,7 +134,9 @@ export function registerRoutines(program: Command): void {
       const root = findProjectRoot(workDir(cmd));
       if (!root) throw new CliError("not in a nightshift project: run `nightshift init` first");
       const r = loadRoutine(root, name);
-      if (opts.json) return printJson(routineJson(r));
+      const { compileSchedule } = await import("../../scheduler/schedule.ts");
+      const upcoming = r.enabled ? nextRuns(r, Date.now(), 3, compileSchedule) : [];
+      if (opts.json) return printJson({ ...routineJson(r), next_runs: upcoming.map((n) => n.at) });
       console.log(
         [
           `${pc.bold(r.name)}${r.description ? ` — ${r.description}` : ""}`,
@@ -151,6 +149,13 @@ export function registerRoutines(program: Command): void {
             : []),
           `  repos:         ${r.repos.map((x) => (typeof x === "string" ? x : x.path)).join(", ")}`,
           `  triggers:      ${r.triggers.map(describeTrigger).join("; ") || "none (run by hand)"}`,
+          `  next runs:     ${
+            !r.enabled
+              ? "none (disabled)"
+              : upcoming.length
+                ? upcoming.map((n) => zonedTime(n.at, n.timezone)).join("\n                 ")
+                : "none scheduled"
+          }`,
           `  branch prefix: ${r.branch_prefix}`,
           `  timeout:       ${r.timeout / 1000}s   max turns: ${r.max_turns ?? "agent default"}`,
           `  tools:         ${r.allowed_tools?.join(", ") ?? "default"}`,

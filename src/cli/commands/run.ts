@@ -11,6 +11,7 @@ import type { TranscriptListener } from "../../runner/transcript/recorder.ts";
 import type { SessionRow } from "../../store/schema.ts";
 import { positiveInt, printJson, withProject } from "../context.ts";
 import { formatEvent, sessionDuration, stateLabel } from "../format.ts";
+import { nextSteps, reasonLines } from "../next-steps.ts";
 
 /** Options of `nightshift run`. */
 export interface RunOptions {
@@ -45,7 +46,7 @@ export async function runRoutine(project: Project, name: string, opts: RunOption
       onEvent: liveTranscript(opts),
     });
     if (opts.json) printJson(session);
-    else printSummary(session, project.clock.now());
+    else printSummary(session, project.clock.now(), project.config.workspaces.retention);
     return session;
   });
 }
@@ -68,7 +69,8 @@ async function runBlueprint(project: Project, routine: Routine, opts: RunOptions
     if (opts.json) {
       printJson(result);
     } else {
-      for (const s of result.sessions) printSummary(s, project.clock.now());
+      for (const s of result.sessions)
+        printSummary(s, project.clock.now(), project.config.workspaces.retention);
       if (result.guard) console.log(formatGuardReport(result.guard));
       const line = describeResult(result);
       if (line) console.log(pc.dim(`\n${routine.workflow!.type}: ${line}`));
@@ -100,29 +102,55 @@ async function cancellable<T>(opts: RunOptions, fn: (signal: AbortSignal) => Pro
 /** Prints each transcript event as it is stored (nothing with `--json`). */
 function liveTranscript(opts: RunOptions): TranscriptListener {
   return (ev) => {
-    if (opts.json) return;
+    // The session's closing reason: the summary right after prints it (once, not twice).
+    if (opts.json || ev.type === "error") return;
     const line = formatEvent(ev, { verbose: opts.verbose ?? false });
     if (line !== undefined) console.log(line);
   };
 }
 
-/** The closing block of `nightshift run`: outcome, PR, usage, where the transcript is. */
-export function printSummary(s: SessionRow, now: number): void {
+/**
+ * The closing block of `nightshift run` (and `sessions show`): outcome, PR, usage, where the
+ * transcript is; for a session that did not succeed, the next steps ({@link nextSteps}: the
+ * workspace is kept for `retentionMs`, the project's `workspaces.retention`).
+ */
+export function printSummary(s: SessionRow, now: number, retentionMs: number): void {
   const lines = [
     "",
     `${pc.bold("session")} ${s.id}  ${stateLabel(s.state)}  (${sessionDuration(s, now)})`,
     `  infrastructure: ${s.infra_outcome ?? "—"}   task: ${s.task_outcome ?? "—"}`,
   ];
-  if (s.reason) lines.push(`  reason: ${s.reason}`);
+  if (s.reason) lines.push(`  reason: ${reasonLines(s.reason)}`);
+  const tests = testLine(s);
+  if (tests) lines.push(`  ${tests}`);
   if (s.pr_number)
     lines.push(`  draft PR #${s.pr_number} on ${s.branch}  →  nightshift pr show ${s.pr_number}`);
   lines.push(
     `  tokens: input ${s.input_tokens} · output ${s.output_tokens} · cache read ${s.cache_read_tokens} · cache write ${s.cache_creation_tokens}` +
       `${s.context_tokens ? ` · peak context ${s.context_tokens}` : ""}`,
     `  cost: ${s.cost_usd !== null ? `$${Number(s.cost_usd).toFixed(4)}` : "not reported"} · turns: ${s.num_turns ?? "—"}`,
+    ...(s.model
+      ? [
+          `  model: ${s.model}${s.model_source === "agent" ? " (the CLI's default: the routine sets no model:)" : ""}`,
+        ]
+      : []),
     `  transcript: nightshift logs ${s.id}`,
   );
+  const steps = nextSteps(s, retentionMs);
+  if (steps) lines.push(steps);
   console.log(lines.join("\n"));
+}
+
+/**
+ * The session's test step (`workflow.test_command`) in one line — `tests: passed (npm test)`,
+ * `tests: FAILED — npm test exited 127` — or `undefined` when no test step ran.
+ */
+export function testLine(s: SessionRow): string | undefined {
+  if (!s.test_result) return undefined;
+  const runs = (s.test_runs ?? 1) > 1 ? `, last of ${s.test_runs} runs` : "";
+  if (s.test_result === "passed") return pc.green(`tests: passed (${s.test_command}${runs})`);
+  const how = s.test_result === "killed" ? "was stopped" : `exited ${s.test_exit_code}`;
+  return pc.red(`tests: FAILED — ${s.test_command} ${how}${runs}`);
 }
 
 export function registerRun(program: Command): void {

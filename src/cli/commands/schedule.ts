@@ -5,7 +5,7 @@ import { stringify } from "yaml";
 import { findProjectRoot, PROJECT_DIR, parseRoutine } from "../../config/load.ts";
 import { AGENTS } from "../../config/routine-schema.ts";
 import { CliError, workDir } from "../context.ts";
-import { isoTime } from "../format.ts";
+import { zonedTime } from "../zoned-time.ts";
 
 /** A routine name from the prompt's first words: `fix-flaky-tests`. */
 function nameFrom(prompt: string): string {
@@ -76,7 +76,7 @@ export function registerSchedule(program: Command): void {
               ? `cron:     ${parsed.cron}  (${parsed.trigger && "timezone" in parsed.trigger ? parsed.trigger.timezone : "UTC"})`
               : `once at:  ${"at" in parsed.trigger ? parsed.trigger.at : ""}`,
             `reads:    ${parsed.description}`,
-            `next:     ${parsed.next.map((t) => isoTime(t)).join(", ")}`,
+            `next:     ${parsed.next.map((t) => zonedTime(t, opts.timezone)).join("\n          ")}`,
           ].join("\n"),
         );
         if (opts.dryRun) return console.log(`\n--dry-run: would write ${file}:\n\n${text}`);

@@ -25,16 +25,18 @@ export function registerServe(program: Command): void {
           ...(opts.port !== undefined ? { port: opts.port } : {}),
           ...(opts.concurrency ? { concurrency: opts.concurrency } : {}),
         });
-        // The first line on stdout is the URL, for scripts and tests.
-        process.stdout.write(`${daemon.url}\n`);
         await new Promise<void>((resolve) => {
-          const onSignal = () => {
+          const onSignal = (signal: NodeJS.Signals) => {
             process.removeListener("SIGTERM", onSignal);
             process.removeListener("SIGINT", onSignal);
-            void daemon.stop().then(resolve);
+            void daemon.stop(signal).then(resolve);
           };
           process.on("SIGTERM", onSignal);
           process.on("SIGINT", onSignal);
+          // The first line on stdout is the URL, for scripts and tests. Only once the signal
+          // handlers are in place: a SIGTERM sent as soon as the URL is read must stop the
+          // daemon gracefully, not kill it.
+          process.stdout.write(`${daemon.url}\n`);
         });
       });
     });

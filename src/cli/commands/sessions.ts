@@ -1,8 +1,11 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { listDeliveries } from "../../store/deliveries.ts";
-import { listRuns } from "../../store/runs.ts";
-import { findSession, listSessions } from "../../store/sessions.ts";
+import { listRunsWithSessions } from "../../store/runs.ts";
+import { findSession, listSessions, sessionTotals, type SessionTotals } from "../../store/sessions.ts";
+import { SESSION_STATES, type SessionState } from "../../store/schema.ts";
+import { parseDuration } from "../../config/duration.ts";
+import { parseInstant } from "../../scheduler/one-off.ts";
 import { CliError, positiveInt, printJson, withProject } from "../context.ts";
 import { isoTime, sessionDuration, stateLabel, table } from "../format.ts";
 import { printSummary } from "./run.ts";
@@ -12,22 +15,57 @@ export function registerSessions(program: Command): void {
 
   sessions
     .command("list")
-    .description("list recent sessions, newest first")
+    .description("list recent sessions, newest first, with a totals line (sessions, tokens, cost)")
     .option("--routine <name>", "only this routine's sessions")
+    .option(
+      "--state <states>",
+      `only sessions in these states, comma-separated: ${SESSION_STATES.join(", ")} (with --all, also ${RUN_ONLY_STATES.join(", ")})`,
+      (v: string) => v.split(",").map((x) => x.trim()),
+    )
+    .option(
+      "--since <when>",
+      "only those started since a duration ago (24h, 7d) or a date (2026-11-01, an ISO time)",
+    )
     .option("--limit <n>", "how many", positiveInt("--limit"), 20)
     .option("--all", "every fire, including runs still queued and slots skipped or missed")
     .option("--json", "print JSON")
     .action(
-      async (opts: { routine?: string; limit: number; all?: boolean; json?: boolean }, cmd: Command) => {
+      async (
+        opts: {
+          routine?: string;
+          state?: string[];
+          since?: string;
+          limit: number;
+          all?: boolean;
+          json?: boolean;
+        },
+        cmd: Command,
+      ) => {
         await withProject(cmd, async (p) => {
+          const now = p.clock.now();
+          const since = opts.since !== undefined ? parseSince(opts.since, now) : undefined;
+          const allowed: readonly string[] = opts.all
+            ? [...SESSION_STATES, ...RUN_ONLY_STATES]
+            : SESSION_STATES;
+          const bad = opts.state?.filter((x) => !allowed.includes(x)) ?? [];
+          if (bad.length)
+            throw new CliError(
+              `--state: unknown state ${bad.map((b) => JSON.stringify(b)).join(", ")}; use ${allowed.join(", ")}${opts.all ? "" : " (or add --all for the states of queued runs)"}`,
+            );
+          const filter = {
+            ...(opts.routine ? { routine: opts.routine } : {}),
+            ...(since !== undefined ? { since } : {}),
+          };
           if (opts.all) {
-            const runs = await listRuns(p.store.db, {
-              ...(opts.routine ? { routine: opts.routine } : {}),
+            const runs = await listRunsWithSessions(p.store.db, {
+              ...filter,
+              ...(opts.state ? { states: opts.state } : {}),
               limit: opts.limit,
             });
             if (opts.json) return printJson(runs);
-            if (runs.length === 0) return console.log("no runs yet");
-            return console.log(
+            if (runs.length === 0)
+              return console.log(filter.routine || since || opts.state ? "no runs match" : "no runs yet");
+            console.log(
               table(
                 ["RUN", "ROUTINE", "TRIGGER", "SLOT", "STATE", "ATTEMPT", "SESSION", "REASON"],
                 runs.map((r) => [
@@ -35,24 +73,40 @@ export function registerSessions(program: Command): void {
                   r.routine,
                   r.trigger,
                   r.scheduled_for ? isoTime(r.scheduled_for) : isoTime(r.created_at),
-                  stateLabel(r.state),
+                  stateLabel(r.shown_state),
                   r.attempt,
                   r.session_id,
-                  r.reason,
+                  shortReason(
+                    r.shown_state !== r.state
+                      ? (r.session_reason ?? r.reason)
+                      : (r.reason ?? r.session_reason),
+                  ),
                 ]),
               ),
             );
+            const counts = new Map<string, number>();
+            for (const r of runs) counts.set(r.shown_state, (counts.get(r.shown_state) ?? 0) + 1);
+            return console.log(
+              `\n${runs.length} run${runs.length === 1 ? "" : "s"}: ${[...counts].map(([k, n]) => `${n} ${k}`).join(", ")}`,
+            );
           }
+          const states = opts.state as SessionState[] | undefined;
           const rows = await listSessions(p.store.db, {
-            ...(opts.routine ? { routine: opts.routine } : {}),
+            ...filter,
+            ...(states ? { states } : {}),
             limit: opts.limit,
           });
+          const totals = await sessionTotals(p.store.db, { ...filter, ...(states ? { states } : {}) });
           if (opts.json) return printJson(rows);
-          if (rows.length === 0) return console.log("no sessions yet: `nightshift run <routine>` starts one");
-          const now = p.clock.now();
+          if (rows.length === 0)
+            return console.log(
+              filter.routine || since !== undefined || states
+                ? "no sessions match"
+                : "no sessions yet: `nightshift run <routine>` starts one",
+            );
           console.log(
             table(
-              ["ID", "ROUTINE", "STATE", "TASK", "STARTED", "DURATION", "PR", "COST"],
+              ["ID", "ROUTINE", "STATE", "TASK", "STARTED", "DURATION", "PR", "COST", "REASON"],
               rows.map((s) => [
                 s.id,
                 s.routine,
@@ -62,9 +116,11 @@ export function registerSessions(program: Command): void {
                 sessionDuration(s, now),
                 s.pr_number ? `#${s.pr_number}` : null,
                 s.cost_usd !== null ? `$${Number(s.cost_usd).toFixed(4)}` : null,
+                s.state === "succeeded" ? null : shortReason(s.reason),
               ]),
             ),
           );
+          console.log(`\n${totalsLine(totals, rows.length)}`);
         });
       },
     );
@@ -96,7 +152,54 @@ export function registerSessions(program: Command): void {
               `    ${d.action} ${[d.repo, d.ref, d.sha?.slice(0, 10), d.detail].filter(Boolean).join(" ")}`,
             );
         }
-        printSummary(s, p.clock.now());
+        printSummary(s, p.clock.now(), p.config.workspaces.retention);
       });
     });
+}
+
+/** Run states that are not session states: the fires that never became sessions, or not yet. */
+const RUN_ONLY_STATES = ["pending", "done", "skipped", "missed"] as const;
+
+/** The longest reason a table cell shows; `sessions show` and `--json` have it whole. */
+const REASON_CHARS = 80;
+
+function shortReason(reason: string | null | undefined): string | null {
+  if (!reason) return null;
+  const line = reason.replace(/\s+/g, " ").trim();
+  return line.length > REASON_CHARS ? `${line.slice(0, REASON_CHARS - 1)}…` : line;
+}
+
+/**
+ * `--since`: a duration back from `now` (`24h`, `7d`, `1h30m`), a UTC date (`2026-11-01`) or
+ * an ISO instant with its offset.
+ * @throws {CliError} for anything else.
+ */
+export function parseSince(text: string, now: number): number {
+  // A bare number would be read as seconds: ask for the unit instead.
+  const duration = /^\d+(\.\d+)?$/.test(text.trim()) ? undefined : parseDuration(text.trim());
+  if (duration !== undefined) return now - duration;
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text.trim());
+  if (day) {
+    const t = Date.UTC(Number(day[1]), Number(day[2]) - 1, Number(day[3]));
+    if (new Date(t).toISOString().slice(0, 10) === day[0]) return t;
+  } else {
+    try {
+      return parseInstant(text);
+    } catch {
+      // reported below
+    }
+  }
+  throw new CliError(
+    `--since ${JSON.stringify(text)}: use a duration such as 24h or 7d, a date such as 2026-11-01, or an ISO time such as 2026-11-01T09:00:00Z`,
+  );
+}
+
+/** `12 sessions · tokens 1,234 in / 567 out (cache 8,900 read) · $0.4200`, saying when the list shows fewer. */
+function totalsLine(t: SessionTotals, shown: number): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  return [
+    `${n(t.sessions)} session${t.sessions === 1 ? "" : "s"}${shown < t.sessions ? ` (showing the newest ${shown}; --limit for more)` : ""}`,
+    `tokens ${n(t.input_tokens)} in / ${n(t.output_tokens)} out${t.cache_read_tokens || t.cache_creation_tokens ? ` (cache ${n(t.cache_read_tokens)} read / ${n(t.cache_creation_tokens)} written)` : ""}`,
+    `cost $${t.cost_usd.toFixed(4)}`,
+  ].join(" · ");
 }

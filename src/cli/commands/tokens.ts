@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { loadRoutine } from "../../config/load.ts";
 import { insertApiToken, listApiTokens, revokeApiToken } from "../../store/api-tokens.ts";
-import { createApiToken } from "../../triggers/api-token.ts";
+import { apiTriggerMissing, createApiToken, hasApiTrigger } from "../../triggers/api-token.ts";
 import { CliError, printJson, withProject } from "../context.ts";
 import { isoTime, table } from "../format.ts";
 
@@ -10,12 +10,15 @@ export function registerTokens(program: Command): void {
 
   tokens
     .command("create")
-    .description("create a token for a routine; it is shown once and stored only as its SHA-256")
+    .description(
+      "create a token for a routine with an API trigger (`triggers: [{api: true}]`); it is shown once and stored only as its SHA-256",
+    )
     .argument("<routine>")
     .option("--json", "print JSON")
     .action(async (name: string, opts: { json?: boolean }, cmd: Command) => {
       await withProject(cmd, async (p) => {
-        loadRoutine(p.root, name);
+        const routine = loadRoutine(p.root, name);
+        if (!hasApiTrigger(routine)) throw new CliError(apiTriggerMissing(name));
         const t = createApiToken();
         const row = await insertApiToken(p.store.db, {
           routine: name,

@@ -17,7 +17,31 @@ export interface CiCommandOptions {
   killGraceMs?: number;
   /** Bytes of output kept (the tail); default {@link CI_OUTPUT_BYTES}. */
   maxOutputBytes?: number;
+  /**
+   * Confines the command (see {@link CiConfinement}); without it the command runs as it is,
+   * in its own process group.
+   */
+  confine?: CiConfinement;
 }
+
+/** A process to start: program, arguments, environment and folder. */
+export interface CiProcess {
+  command: string;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/**
+ * Turns the CI command's process into the one to spawn — in nightshift, the agent's sandbox:
+ * the CI command runs the pull request's code, which an agent wrote. `release` is called once
+ * the process has ended. Given by the composition root (src/runner/project.ts), so the forge
+ * does not depend on the runner.
+ */
+export type CiConfinement = (
+  proc: CiProcess,
+  folders: { checkout: string; scratch: string; objects: string },
+) => Promise<{ process: CiProcess; release(): Promise<void>; warning?: string }>;
 
 /** How a CI command ended. `output` is stdout and stderr interleaved as they came, tail only. */
 export interface CiCommandResult {
@@ -32,12 +56,39 @@ export interface CiCommandResult {
 
 /**
  * Runs the project's own CI command (`forge.ci`) the way a hosted runner would: in its own
- * process group, stdin closed, output captured. It is the user's CI, not agent code, so it
- * runs outside any sandbox. When `signal` aborts, the group gets SIGTERM and, after the grace
- * period, SIGKILL; when the command exits, whatever it left running in its group is killed, so
- * a CI run leaves no orphan processes.
+ * process group, stdin closed, output captured. The command is the user's, but it runs the
+ * pull request's code, which an agent wrote: with `confine` it runs inside what that gives
+ * (in nightshift, the agent's sandbox). When `signal` aborts, the group gets SIGTERM and,
+ * after the grace period, SIGKILL; when the command exits, whatever it left running in its
+ * group is killed, so a CI run leaves no orphan processes.
  */
-export function runCiCommand(o: CiCommandOptions): Promise<CiCommandResult> {
+export async function runCiCommand(
+  o: CiCommandOptions & { scratch?: string; objects?: string },
+): Promise<CiCommandResult> {
+  const plain: CiProcess = { command: "/bin/sh", args: ["-c", o.command], env: o.env, cwd: o.cwd };
+  let confined: Awaited<ReturnType<CiConfinement>> | undefined;
+  try {
+    confined = o.confine
+      ? await o.confine(plain, { checkout: o.cwd, scratch: o.scratch ?? o.cwd, objects: o.objects ?? o.cwd })
+      : undefined;
+  } catch (err) {
+    return {
+      exitCode: null,
+      signal: null,
+      aborted: false,
+      output: "",
+      spawnError: `could not confine the CI command: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
+  try {
+    const r = await spawnCi(o, confined?.process ?? plain);
+    return confined?.warning ? { ...r, output: `[nightshift: ${confined.warning}]\n${r.output}` } : r;
+  } finally {
+    await confined?.release();
+  }
+}
+
+function spawnCi(o: CiCommandOptions, proc: CiProcess): Promise<CiCommandResult> {
   const max = o.maxOutputBytes ?? CI_OUTPUT_BYTES;
   const log = new TailBuffer(max);
   return new Promise((resolve) => {
@@ -45,9 +96,9 @@ export function runCiCommand(o: CiCommandOptions): Promise<CiCommandResult> {
       resolve({ exitCode: null, signal: null, aborted: true, output: "" });
       return;
     }
-    const child = spawn("/bin/sh", ["-c", o.command], {
-      cwd: o.cwd,
-      env: o.env,
+    const child = spawn(proc.command, proc.args, {
+      cwd: proc.cwd,
+      env: proc.env,
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

@@ -47,7 +47,7 @@ import {
   type ReviewThread,
   type UpdateBranchResult,
 } from "../types.ts";
-import { CI_OUTPUT_BYTES, runCiCommand, tailBytes } from "./ci-command.ts";
+import { CI_OUTPUT_BYTES, type CiConfinement, runCiCommand, tailBytes } from "./ci-command.ts";
 import { mergeTree } from "./merge-tree.ts";
 
 /** A repository the local forge hosts: its name and the working repository it publishes. */
@@ -82,6 +82,8 @@ export interface LocalForgeOptions {
   ci?: string;
   /** How long one CI run may take (`forge.ci_timeout`); default 10 minutes. */
   ciTimeoutMs?: number;
+  /** Confines the CI command, which runs agent-written code (see {@link CiConfinement}). */
+  ciConfine?: CiConfinement;
   /**
    * Author and committer of the merge commits `updateBranch` makes, unless the environment
    * sets `GIT_AUTHOR_*`/`GIT_COMMITTER_*`; default `nightshift <nightshift@localhost>`.
@@ -115,6 +117,7 @@ export class LocalForge implements Forge {
   readonly #clock: Clock;
   readonly #ci: string | undefined;
   readonly #ciTimeoutMs: number;
+  readonly #ciConfine: CiConfinement | undefined;
   readonly #identity: { name: string; email: string };
 
   constructor(opts: LocalForgeOptions) {
@@ -124,6 +127,7 @@ export class LocalForge implements Forge {
     this.#clock = opts.clock;
     this.#ci = opts.ci;
     this.#ciTimeoutMs = opts.ciTimeoutMs ?? 600_000;
+    this.#ciConfine = opts.ciConfine;
     this.#identity = opts.identity ?? { name: "nightshift", email: "nightshift@localhost" };
   }
 
@@ -264,6 +268,7 @@ export class LocalForge implements Forge {
   }
 
   async getPullRequest(repo: string, number: number): Promise<PullRequest> {
+    await this.#settleMerged(repo);
     return toPullRequest(await this.#pullRequestRow(repo, number), await this.#branchTips(repo));
   }
 
@@ -271,6 +276,7 @@ export class LocalForge implements Forge {
     repo: string,
     opts: { state?: "open" | "closed" | "merged" | "all" } = {},
   ): Promise<PullRequest[]> {
+    await this.#settleMerged(repo);
     const rows = await selectPullRequests(this.#db, repo, opts.state ?? "open");
     if (rows.length === 0) return [];
     const tips = await this.#branchTips(repo);
@@ -334,6 +340,7 @@ export class LocalForge implements Forge {
     repo: string,
     opts: { numbers?: number[] } = {},
   ): Promise<PullRequestStatus[]> {
+    await this.#settleMerged(repo);
     let rows = await selectPullRequests(this.#db, repo, "open");
     if (opts.numbers) {
       const wanted = new Set(opts.numbers);
@@ -495,8 +502,16 @@ export class LocalForge implements Forge {
       const work = join(dir, repo);
       await git(dir, ["clone", "--quiet", "--shared", "--no-checkout", this.barePath(repo), work]);
       await git(work, ["checkout", "--quiet", "--detach", sha]);
+      // A clean environment: the pull request's code runs here, so none of the runner's
+      // variables (forge and model credentials) go with it.
+      const scratch = join(dir, "scratch");
+      mkdirSync(join(scratch, "home"), { recursive: true });
+      mkdirSync(join(scratch, "tmp"), { recursive: true });
       const env: NodeJS.ProcessEnv = {
-        ...process.env,
+        PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+        HOME: join(scratch, "home"),
+        TMPDIR: join(scratch, "tmp"),
+        LANG: process.env.LANG ?? "C.UTF-8",
         CI: "true",
         NIGHTSHIFT_REPO: repo,
         NIGHTSHIFT_PR: String(pr.number),
@@ -510,6 +525,9 @@ export class LocalForge implements Forge {
         env,
         clock: this.#clock,
         signal: deadline.signal,
+        ...(this.#ciConfine
+          ? { confine: this.#ciConfine, scratch, objects: join(this.barePath(repo), "objects") }
+          : {}),
       });
       const conclusion = r.aborted ? "timed_out" : r.exitCode === 0 ? "success" : "failure";
       const how = r.spawnError
@@ -645,6 +663,7 @@ export class LocalForge implements Forge {
    * @throws {ForgeError} when there is no such PR or it is not open (GitHub refuses too).
    */
   async setDraft(repo: string, number: number, draft: boolean): Promise<void> {
+    await this.#settleMerged(repo);
     const row = await this.#pullRequestRow(repo, number);
     if (row.state !== "open")
       throw new ForgeError(
@@ -659,6 +678,7 @@ export class LocalForge implements Forge {
    * @throws {ForgeError} when there is no such PR or it was merged.
    */
   async closePullRequest(repo: string, number: number): Promise<void> {
+    await this.#settleMerged(repo);
     const row = await this.#pullRequestRow(repo, number);
     if (row.state === "closed") return;
     if (row.state === "merged")
@@ -684,6 +704,7 @@ export class LocalForge implements Forge {
   }
 
   async #updateBranch(repo: string, number: number, expected: string): Promise<LocalUpdateBranchResult> {
+    await this.#settleMerged(repo);
     const row = await this.#pullRequestRow(repo, number);
     if (row.state !== "open")
       throw new ForgeError(
@@ -757,6 +778,50 @@ export class LocalForge implements Forge {
     }
     await updatePullRequest(this.#db, repo, number, { updated_at: this.#clock.now() });
     return { updated: true, headSha: commit };
+  }
+
+  /**
+   * Marks merged, in the store, every open pull request whose head commit is reachable from
+   * its base: someone merged it by hand (GitHub does the same when a PR's commits land on its
+   * base by a push). The base is the forge's branch or, when that is older, the source
+   * repository's branch of the same name, which the forge publishes only before a session:
+   * a merge made in your repository counts at once. A PR whose head branch is gone cannot be
+   * told apart and stays open. Merged is final, as on GitHub.
+   */
+  async #settleMerged(repo: string): Promise<void> {
+    const rows = await selectPullRequests(this.#db, repo, "open");
+    if (rows.length === 0) return;
+    const bare = this.barePath(repo);
+    const tips = await this.#branchTips(repo);
+    const source = this.#sources.get(repo);
+    const sourceTips = new Map<string, string | undefined>();
+    const sourceTip = async (base: string) => {
+      if (!source || !existsSync(source.path)) return undefined;
+      if (!sourceTips.has(base))
+        sourceTips.set(
+          base,
+          await gitMaybe(source.path, ["rev-parse", "--verify", "--quiet", `refs/heads/${base}^{commit}`]),
+        );
+      return sourceTips.get(base);
+    };
+    const reachable = async (cwd: string, head: string, base: string | undefined) =>
+      base !== undefined &&
+      (head === base ||
+        (await git(cwd, ["merge-base", "--is-ancestor", head, base]).then(
+          () => true,
+          () => false,
+        )));
+    const merged = await mapLimit(rows, 8, async (r) => {
+      const head = tips.get(r.head);
+      if (!head) return false;
+      if (await reachable(bare, head, tips.get(r.base))) return true;
+      const mine = await sourceTip(r.base);
+      // The source may not have the head commit at all: then it was not merged there.
+      return mine !== undefined && mine !== tips.get(r.base) && (await reachable(source!.path, head, mine));
+    });
+    const now = this.#clock.now();
+    for (const [i, r] of rows.entries())
+      if (merged[i]) await updatePullRequest(this.#db, repo, r.number, { state: "merged", updated_at: now });
   }
 
   async #changedOnBothSides(bare: string, head: string, base: string): Promise<string[]> {

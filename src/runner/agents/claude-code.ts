@@ -130,6 +130,9 @@ export class ClaudeStreamParser implements OutputParser {
       case "assistant": {
         const out: AgentEvent[] = [];
         const m = msg.message ?? {};
+        // Claude Code's own message for a failed API call ("API Error: …", model `<synthetic>`):
+        // the final `result` repeats it, so it is not shown twice.
+        if (msg.error && m.model === "<synthetic>") return [];
         if (m.id && !this.#messagesSeen.has(m.id) && m.usage) {
           this.#messagesSeen.add(m.id);
           out.push({ type: "usage", ...toUsage(m.usage) });
@@ -161,6 +164,7 @@ export class ClaudeStreamParser implements OutputParser {
             type: "result",
             isError: msg.is_error === true,
             subtype: msg.subtype,
+            ...(msg.is_error === true && isModelUnreachable(msg) ? { modelUnreachable: true } : {}),
             ...(typeof msg.result === "string" ? { text: msg.result } : {}),
             ...(typeof msg.num_turns === "number" ? { numTurns: msg.num_turns } : {}),
             ...(typeof msg.total_cost_usd === "number" ? { costUsd: msg.total_cost_usd } : {}),
@@ -183,6 +187,18 @@ export class ClaudeStreamParser implements OutputParser {
       },
     ];
   }
+}
+
+/**
+ * Whether a failed `result` is the model API's fault: `terminal_reason: "api_error"` with a
+ * 5xx `api_error_status` (529 overloaded included), or with none at all — a connection that
+ * failed ("API Error: Connection refused … (ECONNREFUSED)"). A 4xx (bad key, bad request,
+ * rate limit) is not: another try with the same settings fails the same way.
+ */
+function isModelUnreachable(msg: { terminal_reason?: unknown; api_error_status?: unknown }): boolean {
+  if (msg.terminal_reason !== "api_error") return false;
+  const status = msg.api_error_status;
+  return status === null || status === undefined || (typeof status === "number" && status >= 500);
 }
 
 function resultText(content: unknown): string {

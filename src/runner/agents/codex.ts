@@ -101,6 +101,8 @@ export const codexAdapter: AgentAdapter = {
 export class CodexJsonParser implements OutputParser {
   #turns = 0;
   #failure: string | undefined;
+  /** The last top-level `error` message (Codex prints one before `turn.failed`, and while reconnecting). */
+  #lastError: string | undefined;
   #lastMessage: string | undefined;
   #totals = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheCreationTokens: 0 };
 
@@ -173,6 +175,7 @@ export class CodexJsonParser implements OutputParser {
         this.#failure = msg.error?.message ?? "turn failed";
         return [{ type: "stderr", text: `codex: turn failed: ${this.#failure}` }];
       case "error":
+        this.#lastError = msg.message ?? "error";
         return [{ type: "stderr", text: `codex: ${msg.message ?? "error"}` }];
       default:
         return [];
@@ -182,11 +185,15 @@ export class CodexJsonParser implements OutputParser {
   end(exitCode: number | null): AgentEvent[] {
     const isError = exitCode !== 0 || this.#failure !== undefined;
     const text = this.#failure ?? this.#lastMessage;
+    const apiError = this.#failure ?? this.#lastError;
     return [
       {
         type: "result",
         isError,
         subtype: isError ? "error" : "success",
+        ...(isError && apiError !== undefined && CODEX_UNREACHABLE.test(apiError)
+          ? { modelUnreachable: true }
+          : {}),
         numTurns: this.#turns,
         totals: { ...this.#totals },
         ...(text !== undefined ? { text } : {}),
@@ -194,6 +201,15 @@ export class CodexJsonParser implements OutputParser {
     ];
   }
 }
+
+/**
+ * Codex's messages for a model API it could not reach or that answered 5xx (measured with
+ * 0.169.0): "stream disconnected before completion: error sending request …", "Reconnecting…
+ * (Connection failed: error sending request)", "unexpected status 502 Bad Gateway: …, url: …",
+ * and for a 500 "We’re currently experiencing high demand…".
+ */
+const CODEX_UNREACHABLE =
+  /error sending request|stream disconnected|connection (?:failed|refused|reset)|unexpected status 5\d\d|experiencing high demand|dns error|failed to connect/i;
 
 /**
  * Codex reports commands as it ran them, wrapped in a login shell (`/bin/bash -lc '<cmd>'`);

@@ -130,3 +130,67 @@ describe("command adapter output", () => {
     expect(p.end(3)).toEqual([expect.objectContaining({ type: "result", isError: true })]);
   });
 });
+
+describe("a model API that cannot be reached or fails (issue 10, item 5)", () => {
+  /** Claude Code 2.1.328's output for a failed API call (measured against test/support's server). */
+  function claudeApiError(status: number | null, text: string): AgentEvent[] {
+    const p = new ClaudeStreamParser();
+    return [
+      ...p.line(
+        JSON.stringify({
+          type: "assistant",
+          error: status === 401 ? "authentication_failed" : "server_error",
+          message: { id: "m1", model: "<synthetic>", role: "assistant", content: [{ type: "text", text }] },
+        }),
+      ),
+      ...p.line(
+        JSON.stringify({
+          type: "result",
+          subtype: "success",
+          is_error: true,
+          api_error_status: status,
+          terminal_reason: "api_error",
+          result: text,
+          num_turns: 1,
+        }),
+      ),
+      ...p.end(1),
+    ];
+  }
+
+  it("Claude Code: a refused connection or a 5xx is model_unreachable, a 4xx is not; the synthetic message is not repeated", () => {
+    const refused = claudeApiError(null, "API Error: Connection refused (ECONNREFUSED)");
+    expect(refused).toEqual([
+      expect.objectContaining({
+        type: "result",
+        isError: true,
+        modelUnreachable: true,
+        text: "API Error: Connection refused (ECONNREFUSED)",
+      }),
+    ]);
+    for (const status of [500, 502, 529])
+      expect(claudeApiError(status, `API Error: ${status}`)).toEqual([
+        expect.objectContaining({ type: "result", modelUnreachable: true }),
+      ]);
+    for (const status of [400, 401, 429])
+      expect(claudeApiError(status, `API Error: ${status}`)[0]).not.toHaveProperty("modelUnreachable");
+  });
+
+  it("Codex: a dropped stream or a 5xx is model_unreachable, a 400 is not", () => {
+    const run = (message: string) => {
+      const p = new CodexJsonParser();
+      p.line(JSON.stringify({ type: "error", message }));
+      p.line(JSON.stringify({ type: "turn.failed", error: { message } }));
+      return p.end(1)[0];
+    };
+    for (const m of [
+      "stream disconnected before completion: error sending request for url (http://127.0.0.1:9/v1/responses)",
+      "unexpected status 502 Bad Gateway: upstream connect error, url: http://127.0.0.1:1/v1/responses",
+      "We’re currently experiencing high demand, which may cause temporary errors.",
+    ])
+      expect(run(m)).toMatchObject({ isError: true, modelUnreachable: true });
+    expect(run('{"error":{"message":"bad request","type":"invalid_request_error"}}')).not.toHaveProperty(
+      "modelUnreachable",
+    );
+  });
+});

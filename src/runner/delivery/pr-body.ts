@@ -8,6 +8,10 @@ export interface PrBodyInput {
   routine: string;
   agent: string;
   model: string | null;
+  /** `model` is the CLI's own choice: the routine sets no `model:`. */
+  modelChosenByAgent?: boolean;
+  /** The routine's test command's last run (`workflow.test_command`) and how many times it ran. */
+  tests?: { command: string; exitCode: number | null; output: string; runs: number };
   issueNumber?: number;
   summary?: string;
   diff: DiffSummary;
@@ -44,6 +48,7 @@ export function renderPrBody(p: PrBodyInput): string {
       s.length > MAX_SUMMARY ? `${s.slice(0, MAX_SUMMARY)}\n\n[… truncated]` : s,
     );
   }
+  if (p.tests) lines.push(...testSection(p.tests));
   lines.push(
     "",
     "## What changed",
@@ -67,7 +72,7 @@ export function renderPrBody(p: PrBodyInput): string {
     "",
     "| | |",
     "|---|---|",
-    `| agent | ${p.agent}${p.model ? ` (${p.model})` : ""} |`,
+    `| agent | ${p.agent}${p.model ? ` (${p.model}${p.modelChosenByAgent ? ", the CLI's default" : ""})` : ""} |`,
     `| turns | ${p.numTurns ?? "—"} |`,
     `| tokens | input ${n(p.tokens.inputTokens)} · output ${n(p.tokens.outputTokens)} · cache read ${n(p.tokens.cacheReadTokens)} · cache write ${n(p.tokens.cacheCreationTokens)} |`,
     `| peak context | ${n(p.peakContextTokens)} tokens |`,
@@ -77,4 +82,23 @@ export function renderPrBody(p: PrBodyInput): string {
     `Transcript: ${p.transcript}`,
   );
   return `${lines.join("\n")}\n`;
+}
+
+const TEST_OUTPUT_LINES = 30;
+const TEST_OUTPUT_CHARS = 3000;
+
+/** `## Tests`: whether the test command passed, and the tail of its output when it did not. */
+function testSection(t: NonNullable<PrBodyInput["tests"]>): string[] {
+  const cmd = `\`${t.command.replace(/\s+/g, " ").slice(0, 200).replaceAll("`", "'")}\``;
+  const again = t.runs > 1 ? ` (last of ${t.runs} runs: after the agent and after its self-review pass)` : "";
+  if (t.exitCode === 0) return ["", "## Tests", "", `Passed: ${cmd} exited 0${again}.`];
+  const how = t.exitCode === null ? "was stopped (timeout or cancel)" : `exited ${t.exitCode}`;
+  const tail = t.output.trimEnd().split("\n").slice(-TEST_OUTPUT_LINES).join("\n").slice(-TEST_OUTPUT_CHARS);
+  return [
+    "",
+    "## Tests",
+    "",
+    `**Failed**: ${cmd} ${how}${again}. The change is delivered as a draft anyway; it needs work before review.`,
+    ...(tail ? ["", "```text", tail.replaceAll("```", "'''"), "```"] : []),
+  ];
 }

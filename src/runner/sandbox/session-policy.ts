@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { NIGHTSHIFT_ROOT } from "../agents/env.ts";
+import { socatBridgeReadPaths } from "./socat-bridge.ts";
 import type { Project } from "../project.ts";
 import type { ResolvedEnvironment } from "../environment.ts";
 import type { SandboxPolicy } from "./policy.ts";
@@ -69,8 +70,9 @@ export const SYSTEM_DENY_PATHS = [
 /**
  * What every sandboxed agent reads, whatever its session: the system folders
  * ({@link SYSTEM_READ_PATHS}), nightshift's own install (`node_modules` with the pinned agent
- * CLIs and the sandbox's helpers, `.tools` with the Node it installed, `bin`), and the Node
- * running nightshift. Only those that exist.
+ * CLIs and the sandbox's helpers, `.tools` with the Node it installed, `bin`), the Node running
+ * nightshift, and what the sandbox's network relays run ({@link socatBridgeReadPaths}). Only
+ * those that exist.
  */
 export function baseReadPaths(): string[] {
   return [
@@ -79,6 +81,7 @@ export function baseReadPaths(): string[] {
     join(NIGHTSHIFT_ROOT, ".tools"),
     join(NIGHTSHIFT_ROOT, "bin"),
     dirname(dirname(process.execPath)),
+    ...socatBridgeReadPaths(),
   ].filter((p) => existsSync(p));
 }
 
@@ -166,15 +169,7 @@ export function sessionSandboxPolicy(opts: {
     ...environment.read.map((p) => expandHome(p, userHome)),
     ...(opts.named ?? []).filter((p) => isAbsolute(p)),
   ];
-  const denyRead = [
-    ...SYSTEM_DENY_PATHS,
-    userHome,
-    "/home",
-    "/root",
-    project.root,
-    project.stateDir,
-    ...secrets,
-  ];
+  const denyRead = hostDenies(project, secrets);
   return {
     mode: "sandbox",
     workspace: opts.workspace,
@@ -182,8 +177,65 @@ export function sessionSandboxPolicy(opts: {
     home: opts.home,
     tmp: opts.tmp,
     allowedDomains: [...(environment.network === "none" ? [] : environment.network), ...opts.modelAllow],
-    readPaths: [...new Set(readPaths)].filter((p) => p.startsWith("/") && existsSync(p)),
-    denyRead: [...new Set(denyRead)].filter((p) => p.startsWith("/") && existsSync(p)),
+    readPaths: existing(readPaths),
+    denyRead,
     ...(environment.memoryBytes ? { memoryBytes: environment.memoryBytes } : {}),
+  };
+}
+
+/** The absolute paths of `paths` that exist, each once. */
+function existing(paths: string[]): string[] {
+  return [...new Set(paths)].filter((p) => p.startsWith("/") && existsSync(p));
+}
+
+/**
+ * What no sandboxed process of a project reads even where a readable area covers it: the
+ * system's secrets ({@link SYSTEM_DENY_PATHS}), the user's HOME, `/home`, `/root`, the project
+ * (its `.nightshift/` config and routines), its state folder and its secrets file.
+ */
+function hostDenies(project: Pick<Project, "root" | "stateDir">, secrets: string[]): string[] {
+  return existing([
+    ...SYSTEM_DENY_PATHS,
+    homedir(),
+    "/home",
+    "/root",
+    project.root,
+    project.stateDir,
+    ...secrets,
+  ]);
+}
+
+/**
+ * The sandbox of the local forge's CI command (`forge.ci`), which runs a pull request's code —
+ * code an agent wrote — so it is confined like the agent: reads denied by default (the
+ * checkout, its scratch HOME and TMPDIR, the system folders, the toolchain on `PATH`, the
+ * forge repository's objects its checkout borrows), writes only in the checkout and scratch,
+ * network only to `network` (the project's `default` environment's domains).
+ */
+export function ciSandboxPolicy(opts: {
+  project: Pick<Project, "root" | "stateDir" | "config">;
+  checkout: string;
+  scratch: string;
+  objects: string;
+  pathVar: string | undefined;
+  network: string[];
+}): SandboxPolicy {
+  const userHome = homedir();
+  const secrets = opts.project.config.secrets_file
+    ? [expandHome(opts.project.config.secrets_file, userHome)]
+    : [];
+  return {
+    mode: "sandbox",
+    workspace: opts.checkout,
+    writePaths: [opts.checkout],
+    home: join(opts.scratch, "home"),
+    tmp: join(opts.scratch, "tmp"),
+    allowedDomains: opts.network,
+    readPaths: existing([
+      ...baseReadPaths(),
+      ...toolchainReadPaths(opts.pathVar, [userHome, opts.project.root, opts.project.stateDir]),
+      opts.objects,
+    ]),
+    denyRead: hostDenies(opts.project, secrets),
   };
 }

@@ -28,6 +28,11 @@ export type AgentEvent =
       isError: boolean;
       text?: string;
       subtype?: string;
+      /**
+       * The model API could not be reached (connection refused, DNS, TLS, a dropped stream) or
+       * answered with a server error (5xx): an infrastructure failure, not the agent's.
+       */
+      modelUnreachable?: boolean;
       numTurns?: number;
       costUsd?: number;
       totals?: {

@@ -6,7 +6,7 @@ import { z } from "zod";
 import { loadRoutines } from "../../config/load.ts";
 import { fireRoutine } from "../../queue/fire.ts";
 import { findLiveApiToken, touchApiToken } from "../../store/api-tokens.ts";
-import { hashApiToken } from "../../triggers/api-token.ts";
+import { apiTriggerMissing, hashApiToken, hasApiTrigger } from "../../triggers/api-token.ts";
 import type { AppDeps } from "../app.ts";
 import { randomId } from "../../util/ids.ts";
 
@@ -43,8 +43,8 @@ type Vars = { Variables: { tokenId: string } };
  * of that routine); optional JSON body `{"text": "..."}` that reaches the session as run
  * context; optional `Idempotency-Key` header. Answers `200 {type: "routine_fire",
  * session_id, session_url}` once the run is stored. Errors: 400 malformed, 401 wrong or
- * revoked token (with `WWW-Authenticate`), 404 unknown routine, 413 body too large, 429 rate
- * limited.
+ * revoked token (with `WWW-Authenticate`), 403 the routine has no `{api: true}` trigger (any
+ * more), 404 unknown routine, 413 body too large, 429 rate limited.
  */
 export function fireRoutes(deps: AppDeps): Hono<Vars> {
   const app = new Hono<Vars>();
@@ -97,6 +97,8 @@ export function fireRoutes(deps: AppDeps): Hono<Vars> {
       }
       const routine = loadRoutines(deps.project.root).routines.find((r) => r.name === name);
       if (!routine) return c.json({ error: "not_found", message: `no routine "${name}"` }, 404);
+      if (!hasApiTrigger(routine))
+        return c.json({ error: "api_trigger_disabled", message: apiTriggerMissing(name) }, 403);
       const now = deps.project.clock.now();
       await touchApiToken(deps.project.store.db, tokenId, now);
       const idempotency = c.req.header("idempotency-key");
@@ -112,6 +114,11 @@ export function fireRoutes(deps: AppDeps): Hono<Vars> {
         deps.pool ? { cancelRunning: (r) => deps.pool!.cancelRoutine(r) } : {},
       );
       const sessionId = result.sessionId ?? null;
+      deps.log?.(
+        "info",
+        `api fired ${name}: ${result.outcome}${sessionId ? `, session ${sessionId}` : ""}${result.reason ? ` (${result.reason})` : ""}`,
+        { routine: name, run: result.runId, outcome: result.outcome, session: sessionId },
+      );
       return c.json({
         type: "routine_fire",
         run_id: result.runId,

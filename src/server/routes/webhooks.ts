@@ -81,10 +81,22 @@ async function fireMatching(
         },
         deps.pool ? { cancelRunning: (n) => deps.pool!.cancelRoutine(n) } : {},
       );
+      const outcome = gated !== undefined && r.outcome === "skipped" ? "gated" : r.outcome;
+      deps.log?.(
+        "info",
+        `${d.kind === "github" ? "github" : `webhook ${d.source}`} fired ${routine.name}: ${outcome}${r.sessionId ? `, session ${r.sessionId}` : ""}`,
+        {
+          routine: routine.name,
+          run: r.runId,
+          outcome,
+          delivery: d.deliveryId,
+          session: r.sessionId ?? null,
+        },
+      );
       runs.push({
         routine: routine.name,
         run_id: r.runId,
-        outcome: gated !== undefined && r.outcome === "skipped" ? "gated" : r.outcome,
+        outcome,
         ...(r.sessionId ? { session_id: r.sessionId } : {}),
         ...(r.reason ? { reason: r.reason } : {}),
       });

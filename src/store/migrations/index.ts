@@ -3,6 +3,7 @@ import * as initial from "./0001-initial.ts";
 import * as daemon from "./0002-daemon.ts";
 import * as forgeChecks from "./0003-forge-checks.ts";
 import * as workClaims from "./0004-work-claims.ts";
+import * as sessionResults from "./0005-session-results.ts";
 
 /**
  * Every migration, in order. Names sort lexically; never rename or edit one that has
@@ -13,6 +14,7 @@ export const migrations: Record<string, Migration> = {
   "0002-daemon": daemon,
   "0003-forge-checks": forgeChecks,
   "0004-work-claims": workClaims,
+  "0005-session-results": sessionResults,
 };
 
 /** Kysely provider over the in-code list (no directory scanning, so it works from any cwd). */
