@@ -1,40 +1,20 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { userInfo } from "node:os";
 import { join } from "node:path";
-import { execa, type ResultPromise } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { until } from "../support/processes.ts";
-import { cleanupTemp, makeRepo, ROOT, runCli, writeRoutine } from "../support/project.ts";
+import { cleanupTemp, makeRepo, runCli, startServe, writeRoutine } from "../support/project.ts";
 
 /** Queued runs without a daemon, cancelling them, the daemon-presence file and `sessions list` filters. */
 
 afterAll(cleanupTemp);
 
-const CLI = join(ROOT, "src", "cli", "main.ts");
 const STATE = join(".nightshift", "state");
 
 async function project(): Promise<string> {
   const repo = await makeRepo({ "README.md": "# demo\n" });
   expect((await runCli(repo, ["init"])).exitCode).toBe(0);
   return repo;
-}
-
-function startServe(repo: string): { proc: ResultPromise; url: Promise<string> } {
-  const proc = execa(process.execPath, [CLI, "serve", "--port", "0"], {
-    cwd: repo,
-    reject: false,
-    stdin: "ignore",
-    env: { NIGHTSHIFT_LOG_LEVEL: "warn" },
-  });
-  const url = new Promise<string>((resolve, reject) => {
-    let out = "";
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      if (out.includes("\n")) resolve(out.split("\n")[0]!.trim());
-    });
-    proc.catch(reject);
-  });
-  return { proc, url };
 }
 
 type Run = {

@@ -1,9 +1,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { execa, type ResultPromise } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
 import { until } from "../support/processes.ts";
-import { cleanupTemp, makeRepo, ROOT, runCli, writeRoutine } from "../support/project.ts";
+import { cleanupTemp, makeRepo, runCli, startServe, writeRoutine } from "../support/project.ts";
 
 /**
  * The real `nightshift serve`, killed with SIGKILL while sessions run, then restarted: no run
@@ -11,27 +10,6 @@ import { cleanupTemp, makeRepo, ROOT, runCli, writeRoutine } from "../support/pr
  */
 
 afterAll(cleanupTemp);
-
-const CLI = join(ROOT, "src", "cli", "main.ts");
-
-function startServe(repo: string): { proc: ResultPromise; url: Promise<string> } {
-  const proc = execa(process.execPath, [CLI, "serve", "--port", "0"], {
-    cwd: repo,
-    reject: false,
-    stdin: "ignore",
-    env: { NIGHTSHIFT_LOG_LEVEL: "warn" },
-  });
-  const url = new Promise<string>((resolve, reject) => {
-    let out = "";
-    proc.stdout!.on("data", (d: Buffer) => {
-      out += d.toString();
-      const line = out.split("\n")[0];
-      if (out.includes("\n") && line) resolve(line.trim());
-    });
-    proc.catch(reject);
-  });
-  return { proc, url };
-}
 
 type Run = { id: string; state: string; attempt: number; session_id: string };
 

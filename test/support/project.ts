@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { execa } from "execa";
+import { execa, type ResultPromise } from "execa";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const made: string[] = [];
@@ -133,4 +133,30 @@ export async function pushBranch(
   await gitOut(src, "push", "--quiet", bare, `${name}:${name}`);
   await gitOut(src, "checkout", "--quiet", "main");
   return gitOut(src, "rev-parse", name);
+}
+
+/**
+ * Starts the real `nightshift serve --port 0` in `repo` (logs at `warn` unless `env` says
+ * otherwise) and resolves `url` with the first line it prints: the address it listens on.
+ */
+export function startServe(
+  repo: string,
+  env: Record<string, string> = {},
+): { proc: ResultPromise; url: Promise<string> } {
+  const proc = execa(process.execPath, [join(ROOT, "src", "cli", "main.ts"), "serve", "--port", "0"], {
+    cwd: repo,
+    reject: false,
+    stdin: "ignore",
+    env: { NIGHTSHIFT_LOG_LEVEL: "warn", ...env },
+  });
+  const url = new Promise<string>((resolve, reject) => {
+    let out = "";
+    proc.stdout!.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n")[0];
+      if (out.includes("\n") && line) resolve(line.trim());
+    });
+    proc.catch(reject);
+  });
+  return { proc, url };
 }
