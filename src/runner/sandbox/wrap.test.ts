@@ -352,6 +352,17 @@ describe("wrapInvocation", () => {
     expect(r.out).toContain("mine");
   }, 60_000);
 
+  it("leaves SIGINT and SIGTERM to nightshift: the library's handlers that would stop the proxy are removed", async () => {
+    await resetSandbox();
+    const before = ["SIGINT", "SIGTERM"].map((s) => process.listenerCount(s));
+    const r = await sandboxedBash("echo wrapped");
+    expect(r.out).toContain("wrapped");
+    expect(["SIGINT", "SIGTERM"].map((s) => process.listenerCount(s))).toEqual(before);
+    // sandbox-runtime's handler (it calls reset() on the first signal) is not among them.
+    for (const s of ["SIGINT", "SIGTERM"] as const)
+      expect(process.listeners(s).map((l) => l.name)).not.toContain("cleanupHandler");
+  }, 60_000);
+
   it("denies the library's shared default write folder /tmp/claude", async () => {
     mkdirSync("/tmp/claude", { recursive: true });
     const marker = `/tmp/claude/from-sandbox-${randomBytes(4).toString("hex")}`;

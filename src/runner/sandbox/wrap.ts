@@ -100,13 +100,28 @@ function sandboxManager(): Promise<Manager> {
       // files on every wrap; keep that scan shallow. The workspace's denies are explicit.
       mandatoryDenySearchDepth: 1,
     };
+    const before = signalListeners();
     await SandboxManager.initialize(config);
+    // The library stops its proxy on the first SIGINT/SIGTERM. nightshift handles those itself
+    // (`serve` gives running sessions server.shutdown_grace, with their network, and resets the
+    // sandbox when it exits), so the library's own handlers (`cleanupHandler`, added by
+    // initialize() once per process) go.
+    for (const [signal, listener] of signalListeners())
+      if (listener.name === "cleanupHandler" && !before.some(([s, l]) => s === signal && l === listener))
+        process.removeListener(signal, listener);
     return SandboxManager;
   })();
   manager.catch(() => {
     manager = undefined;
   });
   return manager;
+}
+
+/** The process's SIGINT and SIGTERM listeners, as `[signal, listener]` pairs. */
+function signalListeners(): [NodeJS.Signals, NodeJS.SignalsListener][] {
+  return (["SIGINT", "SIGTERM"] as const).flatMap((signal) =>
+    process.listeners(signal).map((l): [NodeJS.Signals, NodeJS.SignalsListener] => [signal, l]),
+  );
 }
 
 /**
