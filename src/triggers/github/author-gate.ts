@@ -1,4 +1,4 @@
-import { AuthorAllowlist } from "../../workflows/select/allowlist.ts";
+import { AuthorAllowlist } from "../../config/author-allowlist.ts";
 import type { GithubEventName } from "./events.ts";
 import { AUTHOR_ASSOCIATION_FIELD, AUTHOR_FIELD, str } from "./event-fields.ts";
 
