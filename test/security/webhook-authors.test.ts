@@ -11,6 +11,7 @@ import { listRuns, type RunRow } from "../../src/store/runs.ts";
 import { listSessions } from "../../src/store/sessions.ts";
 import { type Payload, githubExample } from "../../src/triggers/github/test-examples.ts";
 import { ManualClock } from "../../src/util/clock.ts";
+import { until } from "../support/processes.ts";
 import { cleanupTemp, makeRepo, runCli, writeRoutine } from "../support/project.ts";
 
 /**
@@ -89,19 +90,20 @@ async function deliver(url: string, payload: Payload, id: string): Promise<Respo
 }
 
 /** Polls the pool once and waits until every run it claimed has finished. */
-async function drain(pool: WorkerPool): Promise<RunRow[]> {
-  const finished: RunRow[] = [];
-  let expected = Infinity;
-  const all = new Promise<void>((resolve) =>
-    pool.on("finished", (run) => {
-      finished.push(run);
-      if (finished.length >= expected) resolve();
-    }),
+/**
+ * Runs every run queued so far and waits until each has ended, whoever claims it (these polls
+ * or the daemon's own loop). @returns those runs as they ended.
+ */
+async function drain(pool: WorkerPool, db: Project["store"]["db"]): Promise<RunRow[]> {
+  const queued = (await listRuns(db, { limit: 1000 })).filter(
+    (r) => r.state === "pending" || r.state === "running",
   );
-  const started = await pool.poll();
-  expected = started.length;
-  if (finished.length < expected) await all;
-  return started;
+  const ids = new Set(queued.map((r) => r.id));
+  return until("the queued runs to end", async () => {
+    await pool.poll(); // claims what free worker slots allow; the clock is manual
+    const now = (await listRuns(db, { limit: 1000 })).filter((r) => ids.has(r.id));
+    return now.every((r) => r.state !== "pending" && r.state !== "running") ? now : undefined;
+  });
 }
 
 type DeliveryAnswer = { runs: { routine: string; outcome: string; reason?: string; run_id: string }[] };
@@ -123,7 +125,7 @@ describe("GitHub webhook triggers gate untrusted authors by default", () => {
       );
       expect(byRoutine.open).toMatchObject({ outcome: "queued" });
 
-      const started = await drain(daemon.pool);
+      const started = await drain(daemon.pool, project.store.db);
       expect(started.map((r) => r.routine)).toEqual(["open"]);
       const runs = await listRuns(db);
       const gatedRun = runs.find((r) => r.routine === "gated")!;
@@ -157,7 +159,10 @@ describe("GitHub webhook triggers gate untrusted authors by default", () => {
         ["gated", "queued"],
         ["open", "queued"],
       ]);
-      expect((await drain(daemon.pool)).map((r) => r.routine).sort()).toEqual(["gated", "open"]);
+      expect((await drain(daemon.pool, project.store.db)).map((r) => r.routine).sort()).toEqual([
+        "gated",
+        "open",
+      ]);
       const gatedSession = (await listSessions(db, { routine: "gated" }))[0]!;
       expect(gatedSession.state, gatedSession.reason ?? "").toBe("succeeded");
       expect(await project.forge.pullRequestDiff(project.repoName, gatedSession.pr_number!)).toContain(
@@ -181,7 +186,7 @@ describe("GitHub webhook triggers gate untrusted authors by default", () => {
         const res = await deliver(daemon.url, comment("CONTRIBUTOR", `hi from ${login}`, login), id);
         expect(res.status).toBe(202);
         const body = (await res.json()) as DeliveryAnswer;
-        await drain(daemon.pool);
+        await drain(daemon.pool, project.store.db);
         return Object.fromEntries(body.runs.map((r) => [r.routine, r.outcome]));
       };
       // deque.allowed_authors counts for every routine (case-insensitive, as GitHub logins are).
