@@ -2,8 +2,8 @@
  * bench/session-start: how long `nightshift run` takes to get the agent process spawned, on a
  * generated 5,000-file repository with a warm mirror, as a ratio to a bare
  * `git clone --reference <mirror> <forge repo>` plus `git switch -c` of the same repository,
- * measured in the same run (alternating, so both see the same machine state). Target: ≤ 1.25×
- * (medians).
+ * measured in the same run (alternating, so both see the same machine state). Targets (medians):
+ * `nightshift run` ≤ 1.25×, the in-process session ≤ 1.15× (issue 11).
  *
  * Three measurements per iteration, in rotating order:
  *  - cli:        spawn of `node bin/nightshift.js -C <repo> run <routine>` → the agent's own
@@ -32,7 +32,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { loadRoutine } from "../src/config/load.ts";
-import { openProject } from "../src/runner/project.ts";
+import { openProject } from "../src/project.ts";
 import { repoNameFor } from "../src/runner/repos.ts";
 import { runSession } from "../src/runner/session.ts";
 import type { SessionRow } from "../src/store/schema.ts";
@@ -40,6 +40,8 @@ import type { SessionRow } from "../src/store/schema.ts";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const ROUTINE = "bench-start";
 const TARGET = 1.25;
+/** The in-process session's target (issue 11): preparing the workspace costs at most 15 % over git's own. */
+const TARGET_IN_PROCESS = 1.15;
 /** The same environment nightshift gives its git calls (src/util/git.ts), for a like-for-like baseline. */
 const GIT_ENV = { GIT_TERMINAL_PROMPT: "0", GIT_PAGER: "cat", GIT_CONFIG_NOSYSTEM: "1", LC_ALL: "C" };
 
@@ -448,7 +450,7 @@ async function main(): Promise<void> {
     const inProcess = stats(samples.inProcess);
     const baseline = stats(samples.baseline);
     const ratio = { cli: cli.median / baseline.median, inProcess: inProcess.median / baseline.median };
-    const met = { cli: ratio.cli <= TARGET, inProcess: ratio.inProcess <= TARGET };
+    const met = { cli: ratio.cli <= TARGET, inProcess: ratio.inProcess <= TARGET_IN_PROCESS };
     /** min / baseline min: the quietest round of each; robust to bursts of disk or CPU load. */
     const minRatio = { cli: cli.min / baseline.min, inProcess: inProcess.min / baseline.min };
 
@@ -475,9 +477,9 @@ async function main(): Promise<void> {
     for (const [label, s, r, m] of rows)
       console.log(cols(label, fmt(s.median), fmt(s.min), fmt(s.max), r, m));
     console.log(
-      `\n  target ≤ ${TARGET}× (median / baseline median): ` +
-        `CLI ${met.cli ? "MET" : "MISSED"} (${ratio.cli.toFixed(2)}×), ` +
-        `in-process ${met.inProcess ? "MET" : "MISSED"} (${ratio.inProcess.toFixed(2)}×)`,
+      `\n  targets (median / baseline median): ` +
+        `CLI ≤ ${TARGET}× ${met.cli ? "MET" : "MISSED"} (${ratio.cli.toFixed(2)}×), ` +
+        `in-process ≤ ${TARGET_IN_PROCESS}× ${met.inProcess ? "MET" : "MISSED"} (${ratio.inProcess.toFixed(2)}×)`,
     );
     const noisy = [cli, inProcess, baseline].some((x) => x.max > 1.5 * x.min);
     if (noisy)
@@ -518,8 +520,21 @@ async function main(): Promise<void> {
       ratio,
       minRatio,
       noisy,
-      target: TARGET,
+      target: { cli: TARGET, inProcess: TARGET_IN_PROCESS },
       met,
+      /** The figures to track, flat (medians, ms; ratios to the baseline's median). */
+      rows: {
+        inProcessRatio: ratio.inProcess,
+        cliRatio: ratio.cli,
+        inProcessMinRatio: minRatio.inProcess,
+        cliMinRatio: minRatio.cli,
+        inProcessMs: inProcess.median,
+        cliMs: cli.median,
+        baselineMs: baseline.median,
+        inProcessGitMs: traceIn.gitMs,
+        /** git processes the traced in-process session started before its agent. */
+        inProcessGitCalls: traceIn.steps.filter((st) => st.ms !== undefined).length,
+      },
       startup: { nodeBareMs: nodeBare, cliVersionMs: cliLoad },
       breakdown: { cli: round(traceCliRun), inProcess: round(traceIn) },
     };

@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { GithubForge } from "../../src/forge/github/github-forge.ts";
 import { systemClock } from "../../src/util/clock.ts";
-import { runGuard } from "../../src/workflows/guard/run.ts";
+import { runGuard } from "../../src/deque/guard/run.ts";
 import { FakeGithub, fakeThrottle, type RequestLogEntry } from "../../test/support/fake-github/index.ts";
 import { median } from "../lib/stats.ts";
 import { Prodder } from "./prodder.ts";

@@ -38,7 +38,7 @@ import { loadRoutine } from "../../src/config/load.ts";
 import { ClaudeStreamParser } from "../../src/runner/agents/claude-code.ts";
 import { runAgentProcess } from "../../src/runner/agents/spawn.ts";
 import type { AgentInvocation, OutputParser } from "../../src/runner/agents/types.ts";
-import { openProject } from "../../src/runner/project.ts";
+import { openProject } from "../../src/project.ts";
 import { sandboxAvailable } from "../../src/runner/sandbox/availability.ts";
 import type { SandboxPolicy } from "../../src/runner/sandbox/policy.ts";
 import { resetSandbox, sandboxLoopbackUrl, wrapInvocation } from "../../src/runner/sandbox/wrap.ts";

@@ -1,14 +1,15 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { findProjectRoot } from "../config/load.ts";
-import { openProject, type Project } from "../runner/project.ts";
+import { openProject, type Project } from "../project.ts";
 
 /** An error the CLI reports as one message and exit code (2: bad input; 1: the work failed). */
 export class CliError extends Error {
   override name = "CliError";
   readonly exitCode: number;
-  constructor(message: string, exitCode = 2) {
-    super(message);
+  /** @param options `{ cause }`: the error this one reports, kept for the cause chain. */
+  constructor(message: string, exitCode = 2, options?: ErrorOptions) {
+    super(message, options);
     this.exitCode = exitCode;
   }
 }

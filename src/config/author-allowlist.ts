@@ -1,4 +1,4 @@
-import { GITHUB_LOGIN_RE } from "./workflow-schema.ts";
+import { GITHUB_LOGIN_RE } from "./deque-schema.ts";
 
 /**
  * The accounts whose text agents may act on: an explicit list of logins, compared

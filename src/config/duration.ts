@@ -1,3 +1,5 @@
+import { z } from "zod";
+
 const UNITS_MS: Record<string, number> = {
   ms: 1,
   s: 1_000,
@@ -30,4 +32,27 @@ export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
   if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`;
   return `${Math.floor(s / 3600)}h ${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/**
+ * The one zod schema for a duration field in routines and `config.yaml`: a string such as
+ * `90s`, `30m`, `1h30m`, `7d` (see {@link parseDuration}) or a bare number of seconds, read
+ * into **milliseconds**. With `zero`, `0` is also accepted (and read as 0 ms) and the error
+ * message says what 0 means (e.g. `"to turn rotation off"`).
+ *
+ * The message names no field: the config loader prefixes the field's path and its file:line.
+ */
+export function durationSchema(opts: { zero?: string } = {}) {
+  return z.union([z.string(), z.number()]).transform((value, ctx) => {
+    if (opts.zero !== undefined && (value === 0 || value === "0")) return 0;
+    const ms = parseDuration(value);
+    if (ms === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be a duration such as "90s", "30m", "2h" or "7d" (a bare number is seconds)${opts.zero !== undefined ? `, or 0 ${opts.zero}` : ""}; got ${JSON.stringify(value)}`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
 }

@@ -1,21 +1,7 @@
 import { z } from "zod";
-import { parseDuration } from "./duration.ts";
+import { durationSchema } from "./duration.ts";
 import { EnvironmentSchema, MCP_SERVER_NAME, McpServerSchema } from "./environment-schema.ts";
-import { ALWAYS_PROTECTED_PATHS, DEFAULT_PROTECTED_PATHS, DequeSchema } from "./workflow-schema.ts";
-
-/**
- * `.nightshift/config.yaml`: project settings. Every field is optional; the defaults make
- * the embedded setup (SQLite store, local forge) work with no file at all.
- */
-const durationField = (what: string) =>
-  z.union([z.string(), z.number()]).transform((v, ctx) => {
-    const ms = parseDuration(v);
-    if (ms === undefined) {
-      ctx.addIssue({ code: "custom", message: `${what} must be a duration such as "30s" or "5m"` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+import { ALWAYS_PROTECTED_PATHS, DEFAULT_PROTECTED_PATHS, DequeSchema } from "./deque-schema.ts";
 
 /**
  * `forge: {type: local}` (the default): bare repositories under the state folder, issues, PRs,
@@ -26,7 +12,7 @@ export const LocalForgeConfigSchema = z
   .object({
     type: z.literal("local"),
     ci: z.string().min(1).optional(),
-    ci_timeout: durationField("forge.ci_timeout").default(600_000),
+    ci_timeout: durationSchema().default(600_000),
   })
   .strict();
 
@@ -62,6 +48,10 @@ export const GithubForgeConfigSchema = z
   })
   .strict();
 
+/**
+ * `.nightshift/config.yaml`: project settings. Every field is optional; the defaults make
+ * the embedded setup (SQLite store, local forge) work with no file at all.
+ */
 export const ProjectConfigSchema = z
   .object({
     /** Where the store, mirrors, workspaces and the local forge live; relative to the project root. */
@@ -72,18 +62,7 @@ export const ProjectConfigSchema = z
     workspaces: z
       .object({
         /** How long workspaces of finished sessions are kept before cleanup (`7d`, `12h`, `0` to remove at once). */
-        retention: z
-          .union([z.string(), z.number()])
-          .transform((v, ctx) => {
-            if (v === 0 || v === "0") return 0;
-            const ms = parseDuration(v);
-            if (ms === undefined) {
-              ctx.addIssue({ code: "custom", message: 'must be a duration such as "7d" or "12h", or 0' });
-              return z.NEVER;
-            }
-            return ms;
-          })
-          .default(7 * 86_400_000),
+        retention: durationSchema({ zero: "to remove at once" }).default(7 * 86_400_000),
       })
       .strict()
       .default({ retention: 7 * 86_400_000 }),
@@ -156,13 +135,13 @@ export const ProjectConfigSchema = z
         /** Sessions running at once, all routines together. */
         concurrency: z.number().int().positive().max(64).default(2),
         /** Time SIGTERM gives running sessions to finish before they are cancelled. */
-        shutdown_grace: durationField("server.shutdown_grace").default(60_000),
+        shutdown_grace: durationSchema().default(60_000),
         /** API fires per token per minute. */
         rate_limit_per_minute: z.number().int().positive().default(60),
         /** How long a worker's claim on a run holds without a heartbeat; a killed worker's runs are retried after it. */
-        lease: durationField("server.lease").default(60_000),
+        lease: durationSchema().default(60_000),
         /** Delay before retrying a run that failed for an infrastructure reason; doubles each attempt. */
-        retry_backoff: durationField("server.retry_backoff").default(60_000),
+        retry_backoff: durationSchema().default(60_000),
       })
       .strict()
       .default({
@@ -177,9 +156,9 @@ export const ProjectConfigSchema = z
     scheduler: z
       .object({
         /** Schedules that fire more often than this are rejected. */
-        min_interval: durationField("scheduler.min_interval").default(60_000),
+        min_interval: durationSchema().default(60_000),
         /** A fired run whose session has not started after this is reported by the watchdog. */
-        start_deadline: durationField("scheduler.start_deadline").default(10 * 60_000),
+        start_deadline: durationSchema().default(10 * 60_000),
       })
       .strict()
       .default({ min_interval: 60_000, start_deadline: 10 * 60_000 }),

@@ -2,8 +2,8 @@ import { normalize } from "node:path";
 import { Cron } from "croner";
 import { z } from "zod";
 import { GithubTriggerSchema } from "../triggers/github/filter.ts";
-import { parseDuration } from "./duration.ts";
-import { GITHUB_LOGIN_RE, WorkflowSchema } from "./workflow-schema.ts";
+import { durationSchema, parseDuration } from "./duration.ts";
+import { GITHUB_LOGIN_RE, WorkflowSchema } from "./deque-schema.ts";
 
 /** The agent CLIs nightshift can drive. */
 export const AGENTS = ["claude-code", "codex", "command"] as const;
@@ -25,19 +25,6 @@ export const ROUTINE_NAME_RE = NAME_RE;
 /** {@link ROUTINE_NAME_RE} in words, for error messages. */
 export const ROUTINE_NAME_RULE =
   "lowercase letters, digits, '-' or '_', starting with a letter or digit, at most 63 characters";
-
-const duration = (what: string) =>
-  z.union([z.string(), z.number()]).transform((value, ctx) => {
-    const ms = parseDuration(value);
-    if (ms === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        message: `${what} must be a duration such as "90s", "30m", "2h" or a number of seconds; got ${JSON.stringify(value)}`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
 
 const timezone = z.string().refine(
   (tz) => {
@@ -172,7 +159,7 @@ export const OVERLAP_POLICIES = ["allow", "forbid", "replace", "queue-one"] as c
 /** What happens to schedule slots that fell due while nightshift was not running. */
 export const MissedRunsSchema = z.union([
   z.enum(["skip", "fire-once"]),
-  z.object({ catch_up: duration("missed_runs.catch_up") }).strict(),
+  z.object({ catch_up: durationSchema() }).strict(),
 ]);
 
 /** A repository a routine works on: `.` is the project's own repository. */
@@ -210,7 +197,7 @@ export const RoutineFrontMatterSchema = z
         'must be a git branch prefix ending in "/", such as "nightshift/"',
       )
       .default("nightshift/"),
-    timeout: duration("timeout").default(30 * 60_000),
+    timeout: durationSchema().default(30 * 60_000),
     max_turns: z.number().int().positive().max(10_000).optional(),
     allowed_tools: z.array(z.string().min(1)).optional(),
     environment: z.string().regex(NAME_RE).default("default"),
@@ -221,7 +208,7 @@ export const RoutineFrontMatterSchema = z
     /** With `overlap: allow`, at most this many sessions of the routine at once (0: no limit). */
     max_concurrent: z.number().int().min(0).max(1000).default(0),
     missed_runs: MissedRunsSchema.default("fire-once"),
-    /** The deque blueprint this routine runs (issue agent, PR agent, guard); none for a plain routine. */
+    /** The deque workflow step this routine runs (issue agent, PR agent, guard); none for a plain routine. */
     workflow: WorkflowSchema.optional(),
     /**
      * Whose GitHub webhook text may start this routine (triggers/github/author-gate.ts): absent,

@@ -101,7 +101,7 @@ export function issuesToErrors(
     let detail = issue.message;
     if (issue.code === "unrecognized_keys") {
       path = [...path, issue.keys[0]!];
-      detail = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against the reference in README.md`;
+      detail = `unknown field${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against docs/routines.md (routine files) or docs/config.md (config.yaml)`;
     } else if (issue.code === "invalid_value" && "values" in issue) {
       detail = `must be one of ${(issue.values as unknown[]).map((v) => JSON.stringify(v)).join(", ")}`;
     } else if (issue.code === "invalid_type" && issue.input === undefined) {

@@ -1,16 +1,14 @@
 import { type ServerType, serve as serveHttp } from "@hono/node-server";
-import { loadRoutines } from "../config/load.ts";
 import { WorkerPool } from "../queue/worker-pool.ts";
-import type { Project } from "../runner/project.ts";
+import type { Project } from "../project.ts";
 import { resetSandbox } from "../runner/sandbox/wrap.ts";
 import { createApp } from "../server/app.ts";
 import { RateLimiter } from "../server/rate-limit.ts";
 import { redactorFromEnv } from "../util/redact.ts";
 import { logPoolActivity, shutdownMessage, warnMissingCredentials } from "./activity-log.ts";
+import { createDaemonScheduler } from "./daemon-scheduler.ts";
 import { createLogger, type Logger, logFn } from "./logger.ts";
 import { writeDaemonPresence } from "./presence.ts";
-import { tickSchedules } from "./schedule-tick.ts";
-import { markLateRuns } from "./watchdog.ts";
 
 /** Options of {@link startDaemon}; defaults come from `.nightshift/config.yaml` `server`. */
 export interface DaemonOptions {
@@ -85,37 +83,14 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
     "",
   );
 
-  // Problems that persist (an invalid file, a bad schedule) are logged once, not every tick.
-  let warned = new Set<string>();
-  const warnOnce = (seen: Set<string>, msg: string) => {
-    seen.add(msg);
-    if (!warned.has(msg)) logger.warn(msg);
-  };
+  // The routines folder is watched (only changed files are read again); problems that persist
+  // (an invalid file, a bad schedule) are logged once, not every tick.
+  const scheduler = createDaemonScheduler(project, {
+    logger,
+    cancelRunning: (r) => pool.cancelRoutine(r),
+  });
   const tick = async () => {
-    const seen = new Set<string>();
-    const { routines, errors } = loadRoutines(project.root);
-    for (const e of errors) warnOnce(seen, `invalid routine file skipped: ${e.message}`);
-    const now = project.clock.now();
-    const report = await tickSchedules(project.store.db, routines, {
-      now,
-      minIntervalMs: project.config.scheduler.min_interval,
-      cancelRunning: (r) => pool.cancelRoutine(r),
-    });
-    for (const f of report.fired)
-      logger.info(
-        { routine: f.routine, slot: new Date(f.slot).toISOString(), outcome: f.outcome },
-        `schedule fired ${f.routine} for ${new Date(f.slot).toISOString()}: ${f.outcome}`,
-      );
-    for (const m of report.missed)
-      logger.warn({ routine: m.routine, slot: new Date(m.slot).toISOString() }, "schedule slot missed");
-    for (const w of report.warnings) warnOnce(seen, w);
-    warned = seen;
-    for (const late of await markLateRuns(project.store.db, now, project.config.scheduler.start_deadline)) {
-      logger.warn(
-        { run: late.id, routine: late.routine },
-        "run fired but its session has not started in time",
-      );
-    }
+    await scheduler.tick();
   };
   let stopped = false;
   let cancelTick: (() => void) | undefined;
@@ -140,7 +115,7 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
     { url: baseUrl, concurrency: opts.concurrency ?? cfg.concurrency },
     "nightshift serve listening",
   );
-  warnMissingCredentials(loadRoutines(project.root).routines, env, logger);
+  warnMissingCredentials(scheduler.watcher.current().routines, env, logger);
 
   return {
     url: baseUrl,
@@ -163,6 +138,7 @@ export async function startDaemon(project: Project, opts: DaemonOptions = {}): P
       );
       stopped = true;
       cancelTick?.();
+      scheduler.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.stop(cfg.shutdown_grace);
       await resetSandbox();

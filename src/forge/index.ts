@@ -9,7 +9,10 @@ import type { GithubThrottleOptions } from "./github/client.ts";
 import { GithubForge } from "./github/github-forge.ts";
 import type { CiConfinement } from "./local/ci-command.ts";
 import { LocalForge, type LocalSource } from "./local/local-forge.ts";
-import { ForgeError } from "./types.ts";
+import { type Forge, ForgeError } from "./types.ts";
+import { errorCode } from "../util/errors.ts";
+
+export type { LocalForgeAdmin } from "./types.ts";
 
 /** What {@link createForge} needs besides the config. The local forge uses `db`, `dir` and `sources`. */
 export interface ForgeDeps {
@@ -39,9 +42,13 @@ export interface ForgeDeps {
  * `GITHUB_TOKEN`), or, when `app` is set, the App's private key file (relative to the project
  * root, or `~/…`). `git_url` is a template with `{owner}` and `{repo}`.
  *
+ * The result is typed as the {@link Forge} interface only: what only the local forge can do
+ * is its optional {@link Forge.local} member (a {@link LocalForgeAdmin}), so callers write
+ * `const local = forge.local; if (local) …` rather than testing the class.
+ *
  * @throws {ForgeError} when the token variable is unset or the private key file cannot be read.
  */
-export function createForge(config: ProjectConfig["forge"], deps: ForgeDeps): LocalForge | GithubForge {
+export function createForge(config: ProjectConfig["forge"], deps: ForgeDeps): Forge {
   if (config.type === "local") {
     return new LocalForge({
       db: deps.db,
@@ -72,7 +79,8 @@ export function createForge(config: ProjectConfig["forge"], deps: ForgeDeps): Lo
       privateKey = readFileSync(file, "utf8");
     } catch (err) {
       throw new ForgeError(
-        `forge: cannot read the GitHub App private key ${file} (forge.app.private_key_file): ${(err as Error).message}; download the key from the App's settings page and point private_key_file at it`,
+        `forge: cannot read the GitHub App private key ${file} (forge.app.private_key_file): ${errorCode(err)}; download the key from the App's settings page and point private_key_file at it`,
+        { cause: err },
       );
     }
     return new GithubForge({

@@ -150,6 +150,13 @@ export interface Forge {
   readonly kind: "local" | "github";
   /** Requests made so far (GitHub: HTTP requests; local: 0). For reports and benchmarks. */
   readonly requestCount?: number;
+  /**
+   * The embedded forge's local-only operations (closing issues, labels, recording checks,
+   * running the project's CI, review comments, bare repository paths); absent on every other
+   * forge. Test this instead of the forge's class:
+   * `const local = forge.local; if (local) await local.recordCheck(…)`.
+   */
+  readonly local?: LocalForgeAdmin;
   /** Makes `name` ready on the forge and tells where to fetch and push. */
   repo(name: string): Promise<ForgeRepo>;
   createIssue(repo: string, issue: NewIssue): Promise<Issue>;
@@ -205,6 +212,74 @@ export interface Forge {
    * outside the sandbox; never given to an agent.
    */
   gitEnv?(): Promise<Record<string, string>>;
+}
+
+/** A line comment to add to a pull request's review: a new thread, or a reply when `threadId` is set. */
+export interface NewReviewComment {
+  author: string;
+  body: string;
+  /** File path in the diff; required for a new thread. */
+  path?: string;
+  /** Line in the file at the head commit; required for a new thread (1-based). */
+  line?: number;
+  /** Reply to this thread instead of starting one. */
+  threadId?: string;
+}
+
+/** The local forge merges at once, so an update always knows the new head. */
+export type LocalUpdateBranchResult =
+  { updated: true; headSha: string } | Extract<UpdateBranchResult, { updated: false }>;
+
+/**
+ * What only the embedded local forge offers besides the {@link Forge} interface: the
+ * operations a hosted forge does through its own UI or CI (closing issues, labels, recording
+ * checks, running the project's CI, review comments) and where its bare repositories are.
+ * Reach it as `forge.local` (see {@link Forge.local}): present on the local forge, absent on
+ * GitHub, so callers test `forge.local` instead of `instanceof LocalForge`.
+ *
+ * @example
+ * const local = project.forge.local;
+ * if (local) await local.recordCheck(repo, sha, check);
+ */
+export interface LocalForgeAdmin {
+  /** The CI command this forge runs on pull requests (`forge.ci`), if the project set one. */
+  readonly ci: string | undefined;
+  /** Path of the bare repository that holds `name`. */
+  barePath(name: string): string;
+  /**
+   * Closes or reopens an issue.
+   * @throws {ForgeError} when there is no such issue.
+   */
+  setIssueState(repo: string, number: number, state: "open" | "closed"): Promise<void>;
+  /** Opens a pull request with `labels` in the same step (GitHub adds labels in a second call). */
+  createPullRequest(repo: string, pr: NewPullRequest & { labels?: string[] }): Promise<PullRequest>;
+  /**
+   * Replaces the labels of a pull request.
+   * @throws {ForgeError} when there is no such pull request.
+   */
+  setPullRequestLabels(repo: string, number: number, labels: string[]): Promise<void>;
+  /**
+   * Records a check on commit `sha`, replacing an earlier result with the same name.
+   * @throws {ForgeError} when `sha` is not a full commit id or a completed check has no conclusion.
+   */
+  recordCheck(repo: string, sha: string, check: CheckResult): Promise<void>;
+  /** Checks recorded on commit `sha`, by name. */
+  listChecks(repo: string, sha: string): Promise<CheckResult[]>;
+  /**
+   * Runs the project's CI command on pull request `number`'s head commit now.
+   * @returns the completed check.
+   * @throws {ForgeError} when no CI command is configured, the PR does not exist or its head branch is gone.
+   */
+  runChecks(repo: string, number: number): Promise<CheckResult>;
+  /**
+   * Adds a line comment to a pull request's review (a new thread, or a reply).
+   * @returns the thread with the new comment.
+   */
+  addReviewComment(repo: string, number: number, c: NewReviewComment): Promise<ReviewThread>;
+  /** Marks a review thread resolved, or unresolved again with `resolved: false`. */
+  resolveReviewThread(repo: string, threadId: string, resolved?: boolean): Promise<void>;
+  /** `Forge.updateBranch`, which on the local forge always knows the new head. */
+  updateBranch(repo: string, number: number, expectedHeadSha: string): Promise<LocalUpdateBranchResult>;
 }
 
 /**

@@ -1,7 +1,15 @@
 import type { Kysely } from "kysely";
 import type { Routine } from "../config/routine-schema.ts";
 import { decideOverlap } from "../scheduler/overlap.ts";
-import { insertRun, routineRunCounts } from "../store/runs.ts";
+import {
+  existingRunKeys,
+  insertRun,
+  insertRuns,
+  type NewRun,
+  routineRunCounts,
+  routinesRunCounts,
+  runKey,
+} from "../store/runs.ts";
 import type { Database } from "../store/schema.ts";
 import { randomId } from "../util/ids.ts";
 
@@ -95,4 +103,126 @@ export async function fireRoutine(
  */
 export function maxRunningFor(routine: Routine): number {
   return routine.overlap === "allow" ? routine.max_concurrent : 1;
+}
+
+/**
+ * {@link fireRoutine} for many fires in a few statements, whatever their number: one query
+ * counts the runs in progress of the routines whose overlap policy needs it, one finds the
+ * dedupe keys already stored, one inserts every new run. The outcome of each fire is the one
+ * calling `fireRoutine` for each request in order would give: a request sees the runs the
+ * requests before it queued (a second slot of a `queue-one` routine is skipped), and a repeated
+ * dedupe key is a `duplicate`. Run it inside a transaction that holds the write lock (`BEGIN
+ * IMMEDIATE`) so no other writer changes the counts between the reads and the insert; the unique
+ * (routine, dedupe key) keeps each key to one run in any case.
+ *
+ * @returns one result per request, in order.
+ */
+export async function fireRoutines(
+  db: Kysely<Database>,
+  reqs: readonly FireRequest[],
+  opts: { cancelRunning?(routine: string): number } = {},
+): Promise<FireResult[]> {
+  if (reqs.length === 0) return [];
+  const counted = reqs.filter((r) => r.skipReason === undefined && r.routine.overlap !== "allow");
+  const counts = await routinesRunCounts(
+    db,
+    counted.map((r) => r.routine.name),
+  );
+  const existing = await existingRunKeys(
+    db,
+    reqs.map((r) => ({ routine: r.routine.name, dedupeKey: r.dedupeKey })),
+  );
+  const planned: { key: string; run: NewRun; result: Omit<FireResult, "runId">; replace: boolean }[] = [];
+  const results: (FireResult | { planned: number } | { repeatOf: string })[] = [];
+  const inBatch = new Set<string>();
+  for (const req of reqs) {
+    const key = runKey(req.routine.name, req.dedupeKey);
+    const id = existing.get(key);
+    if (id !== undefined) {
+      results.push({ runId: id, outcome: "duplicate" });
+      continue;
+    }
+    if (inBatch.has(key)) {
+      results.push({ repeatOf: key });
+      continue;
+    }
+    inBatch.add(key);
+    const base: NewRun = {
+      routine: req.routine.name,
+      trigger: req.trigger,
+      dedupeKey: req.dedupeKey,
+      maxRunning: maxRunningFor(req.routine),
+      now: req.now,
+      ...(req.scheduledFor !== undefined ? { scheduledFor: req.scheduledFor } : {}),
+      ...(req.context !== undefined ? { context: req.context } : {}),
+      ...(req.issueNumber !== undefined ? { issueNumber: req.issueNumber } : {}),
+    };
+    let entry: (typeof planned)[number];
+    if (req.skipReason !== undefined) {
+      // As fireRoutine: a skipped fire records no slot time, context or issue.
+      const skipped: NewRun = {
+        routine: base.routine,
+        trigger: base.trigger,
+        dedupeKey: base.dedupeKey,
+        maxRunning: base.maxRunning,
+        now: base.now,
+      };
+      entry = {
+        key,
+        run: { ...skipped, state: "skipped", reason: req.skipReason },
+        result: { outcome: "skipped", reason: req.skipReason },
+        replace: false,
+      };
+    } else {
+      const c = counts.get(req.routine.name) ?? { running: 0, pending: 0 };
+      const decision = decideOverlap(req.routine.overlap, { running: c.running, queued: c.pending });
+      if (decision === "skip") {
+        const reason =
+          req.routine.overlap === "queue-one"
+            ? "overlap policy queue-one: a session is running and another is already queued"
+            : "overlap policy forbid: a session of this routine is still running";
+        entry = {
+          key,
+          run: { ...base, state: "skipped", reason },
+          result: { outcome: "skipped", reason },
+          replace: false,
+        };
+      } else {
+        const sessionId = randomId();
+        c.pending++; // the next fire of this routine sees this one waiting
+        entry = {
+          key,
+          run: { ...base, sessionId },
+          result: { outcome: "queued", sessionId },
+          replace: decision === "replace",
+        };
+      }
+    }
+    planned.push(entry);
+    results.push({ planned: planned.length - 1 });
+  }
+  const inserted = await insertRuns(
+    db,
+    planned.map((p) => p.run),
+  );
+  // Keys another writer stored between the lookup and the insert (no write lock held).
+  const lost = planned.filter((p) => !inserted.has(p.key));
+  const lostIds = lost.length
+    ? await existingRunKeys(
+        db,
+        lost.map((p) => ({ routine: p.run.routine, dedupeKey: p.run.dedupeKey })),
+      )
+    : new Map<string, string>();
+  const idOf = (key: string) => inserted.get(key) ?? lostIds.get(key) ?? "";
+  return results.map((r): FireResult => {
+    // A key repeated within the batch is a duplicate of its first occurrence.
+    if ("repeatOf" in r) return { runId: idOf(r.repeatOf), outcome: "duplicate" };
+    if (!("planned" in r)) return r;
+    const p = planned[r.planned]!;
+    const id = inserted.get(p.key);
+    if (id === undefined) return { runId: idOf(p.key), outcome: "duplicate" };
+    if (p.result.outcome !== "queued") return { runId: id, ...p.result };
+    const replaced = p.replace ? (opts.cancelRunning?.(p.run.routine) ?? 0) : 0;
+    return { runId: id, ...p.result, ...(replaced ? { replaced } : {}) };
+  });
 }

@@ -1,7 +1,7 @@
 import { loadRoutine } from "../config/load.ts";
-import type { Project } from "../runner/project.ts";
-import { describeResult } from "../workflows/blueprint.ts";
-import { runRoutineOnce } from "../workflows/run-routine.ts";
+import type { Project } from "../project.ts";
+import { describeResult } from "../deque/run-result.ts";
+import { runRoutineOnce } from "../deque/run-routine.ts";
 import {
   claimNextRun,
   expiredRuns,
@@ -13,7 +13,7 @@ import {
   setRunSession,
 } from "../store/runs.ts";
 import { findSession, updateSession } from "../store/sessions.ts";
-import type { InfraOutcome } from "../store/schema.ts";
+import type { InfraOutcome } from "../session/states.ts";
 import { randomId } from "../util/ids.ts";
 
 /**
@@ -201,14 +201,14 @@ export class WorkerPool {
       });
       cancelBeat?.();
       const now = clock.now();
-      // A blueprint may run several sessions: the first cancelled or retryable one decides.
+      // A deque run may run several sessions: the first cancelled or retryable one decides.
       const session =
         result.sessions.find(
           (s) => s.state === "cancelled" || (s.infra_outcome && RETRYABLE.includes(s.infra_outcome)),
         ) ?? result.sessions.at(-1);
       const cut = result.sessions.filter((s) => s.state === "cancelled");
       // Stopped by a shutdown, not by a person: the run goes back to the queue, uncounted. A
-      // blueprint is re-run even when no session was cut (it stops between items); its ledger
+      // deque run is re-run even when no session was cut (it stops between items); its ledger
       // and claims make a re-run skip what is done.
       if (abort.signal.reason === SHUTDOWN && (cut.length > 0 || routine.workflow)) {
         const reason = `${SHUTDOWN_REQUEUE_REASON} (run ${run.id}; attempt ${run.attempt} not counted)`;

@@ -1,7 +1,8 @@
 import type { Kysely } from "kysely";
 import { formatDuration } from "../config/duration.ts";
 import type { Routine } from "../config/routine-schema.ts";
-import type { Database, InfraOutcome, SessionState, TaskOutcome } from "../store/schema.ts";
+import type { Database } from "../store/schema.ts";
+import type { InfraOutcome, SessionState, TaskOutcome } from "../session/states.ts";
 import { updateSession } from "../store/sessions.ts";
 import type { Clock } from "../util/clock.ts";
 import { modelEndpoint } from "./agents/endpoint.ts";

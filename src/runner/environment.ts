@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
+import { errorCode } from "../util/errors.ts";
 import {
   DEFAULT_ENVIRONMENT,
   DEFAULT_SETUP_CACHE_FILES,
@@ -8,7 +9,7 @@ import {
 } from "../config/environment-schema.ts";
 import { secretsFilePath, secretsFileWarnings } from "../config/project-checks.ts";
 import type { Routine } from "../config/routine-schema.ts";
-import type { Project } from "./project.ts";
+import type { Project } from "../project.ts";
 
 /** A routine's environment made concrete for one session. */
 export interface ResolvedEnvironment {
@@ -119,7 +120,7 @@ export function resolveValues(
     try {
       secrets = parseEnv(readFileSync(path, "utf8"));
     } catch (err) {
-      throw new EnvironmentError(`cannot read secrets_file ${path}: ${(err as Error).message}`);
+      throw new EnvironmentError(`cannot read secrets_file ${path} (${errorCode(err)})`, { cause: err });
     }
     return secrets;
   };

@@ -11,7 +11,7 @@ export function buildPrompt(opts: {
   issue?: Issue;
   text?: string;
   branch: string;
-  /** Extra sections from a workflow blueprint, already filtered by the author allowlist. */
+  /** Extra sections from a deque routine, already filtered by the author allowlist. */
   sections?: string[];
   /** The pull request this session continues (its branch is checked out). */
   continuing?: number;

@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
-import { type Database, TERMINAL_STATES } from "../store/schema.ts";
+import { type Database } from "../store/schema.ts";
+import { TERMINAL_STATES } from "../session/states.ts";
 import { processAlive } from "../util/process.ts";
 
 /**

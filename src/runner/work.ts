@@ -1,5 +1,5 @@
 /**
- * What a workflow blueprint (src/workflows/) asks of one session, beyond a plain routine
+ * What a deque routine (src/deque/) asks of one session, beyond a plain routine
  * run: which branch, which pull request to continue, extra prompt sections, the steps after
  * the agent, and whether to deliver at all. The runner stays workflow-agnostic: it only
  * follows these instructions.

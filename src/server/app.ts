@@ -1,27 +1,12 @@
 import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
-import type { WorkerPool } from "../queue/worker-pool.ts";
-import type { Project } from "../runner/project.ts";
 import { findLiveApiToken } from "../store/api-tokens.ts";
 import { findSession } from "../store/sessions.ts";
 import { hashApiToken } from "../triggers/api-token.ts";
 import { fireRoutes } from "./routes/fire.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
-import type { RateLimiter } from "./rate-limit.ts";
-
-/** What the HTTP app needs. */
-export interface AppDeps {
-  project: Project;
-  /** The local worker pool, when this process runs sessions (for the `replace` overlap policy). */
-  pool?: WorkerPool;
-  /** Public base URL, for `session_url` (no trailing slash). */
-  baseUrl: string;
-  rateLimiter: RateLimiter;
-  /** Environment webhook secrets are read from. */
-  env: NodeJS.ProcessEnv;
-  log?(level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>): void;
-}
+import type { AppDeps } from "./deps.ts";
 
 /**
  * The nightshift HTTP API (Hono): health, the API trigger, webhook receivers, session status.

@@ -75,10 +75,14 @@ function declaredLength(c: Context): number | undefined {
 export function boundedBody(opts: BoundedBodyOptions): MiddlewareHandler {
   const limit = bodyLimit({ maxSize: opts.maxBytes, onError: opts.onTooLarge });
   return async (c, next) => {
-    if (!c.req.raw.body) return next();
+    // A declared length is checked from the header alone, and the body is left untouched:
+    // HTTP/1.1 framing delivers exactly that many bytes, and @hono/node-server then reads
+    // them straight from the socket instead of through a web stream (`c.req.raw.body`).
     const declared = declaredLength(c);
     if (declared !== undefined && declared > opts.maxBytes) return opts.onTooLarge(c);
-    if (!opts.budget) return limit(c, next);
+    if (declared === undefined && !c.req.raw.body) return next();
+    const bounded: MiddlewareHandler = declared === undefined ? limit : (_c, n) => n();
+    if (!opts.budget) return bounded(c, next);
     const release = opts.budget.take(declared ?? opts.maxBytes);
     if (!release) {
       c.header("Retry-After", "1");
@@ -91,7 +95,7 @@ export function boundedBody(opts: BoundedBodyOptions): MiddlewareHandler {
       );
     }
     try {
-      return await limit(c, next);
+      return await bounded(c, next);
     } finally {
       release();
     }

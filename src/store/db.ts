@@ -49,7 +49,7 @@ export async function openStore(file: string): Promise<Store> {
   if (error) {
     await db.destroy();
     const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
-    throw new Error(`nightshift: store migration ${failed} failed on ${file}: ${String(error)}`);
+    throw new Error(`nightshift: store migration ${failed} failed on ${file}`, { cause: error });
   }
   return { db, file, close: () => db.destroy() };
 }

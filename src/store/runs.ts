@@ -337,3 +337,123 @@ export async function listRunsWithSessions(
   if (opts.states?.length) q = q.where(shown, "in", [...opts.states]);
   return q.limit(opts.limit ?? 50).execute();
 }
+
+/**
+ * What {@link insertRuns} writes in each column: an index into the row it passes as JSON, or a
+ * constant (a new run has made no attempt and has no lease).
+ */
+const BATCH_COLUMNS: readonly (readonly [column: string, from: number | "0" | "NULL"])[] = [
+  ["id", 0],
+  ["routine", 1],
+  ["trigger", 2],
+  ["dedupe_key", 3],
+  ["scheduled_for", 4],
+  ["state", 5],
+  ["reason", 6],
+  ["context", 7],
+  ["issue_number", 8],
+  ["max_running", 9],
+  ["attempt", "0"],
+  ["max_attempts", 10],
+  ["available_at", 11],
+  ["lease_owner", "NULL"],
+  ["lease_expires_at", "NULL"],
+  ["session_id", 12],
+  ["created_at", 11],
+  ["started_at", "NULL"],
+  ["finished_at", 13],
+];
+
+/**
+ * Records many fires in one statement, each at most once: like {@link insertRun} for every
+ * element, a run whose (routine, dedupe key) is already stored is left as it is. Run it inside
+ * the caller's transaction to make the batch atomic.
+ *
+ * @returns the runs this call inserted, keyed by {@link runKey}, with their new ids.
+ */
+export async function insertRuns(
+  db: Kysely<Database>,
+  runs: readonly NewRun[],
+): Promise<Map<string, string>> {
+  const inserted = new Map<string, string>();
+  if (runs.length === 0) return inserted;
+  const rows = runs.map((r) => [
+    randomId(12),
+    r.routine,
+    r.trigger,
+    r.dedupeKey,
+    r.scheduledFor ?? null,
+    r.state ?? "pending",
+    r.reason ?? null,
+    r.context ?? null,
+    r.issueNumber ?? null,
+    r.maxRunning,
+    r.maxAttempts ?? 2,
+    r.now,
+    r.sessionId ?? null,
+    r.state && r.state !== "pending" ? r.now : null,
+  ]);
+  const columns = sql.join(BATCH_COLUMNS.map(([c]) => sql.id(c)));
+  const values = sql.join(
+    BATCH_COLUMNS.map(([, from]) =>
+      typeof from === "number" ? sql`json_extract(j.value, ${sql.lit(`$[${from}]`)})` : sql.raw(from),
+    ),
+  );
+  // `WHERE true` tells SQLite's parser the ON CONFLICT belongs to the INSERT, not a join.
+  const { rows: done } = await sql<{ id: string; routine: string; dedupe_key: string }>`
+    INSERT INTO runs (${columns})
+    SELECT ${values} FROM json_each(${JSON.stringify(rows)}) j WHERE true
+    ON CONFLICT (routine, dedupe_key) DO NOTHING
+    RETURNING id, routine, dedupe_key`.execute(db);
+  for (const d of done) inserted.set(runKey(d.routine, d.dedupe_key), d.id);
+  return inserted;
+}
+
+/** The key {@link insertRuns} and {@link existingRunKeys} use for a (routine, dedupe key) pair. */
+export function runKey(routine: string, dedupeKey: string): string {
+  return `${routine}\u0000${dedupeKey}`;
+}
+
+/**
+ * Which of the (routine, dedupe key) pairs already have a run, in one query.
+ *
+ * @returns the ids of the stored runs, keyed by {@link runKey}.
+ */
+export async function existingRunKeys(
+  db: Kysely<Database>,
+  pairs: readonly { routine: string; dedupeKey: string }[],
+): Promise<Map<string, string>> {
+  const found = new Map<string, string>();
+  if (pairs.length === 0) return found;
+  const json = JSON.stringify(pairs.map((p) => [p.routine, p.dedupeKey]));
+  const { rows } = await sql<{ id: string; routine: string; dedupe_key: string }>`
+    SELECT r.id, r.routine, r.dedupe_key FROM json_each(${json}) j
+      JOIN runs r ON r.routine = json_extract(j.value, '$[0]') AND r.dedupe_key = json_extract(j.value, '$[1]')`.execute(
+    db,
+  );
+  for (const r of rows) found.set(runKey(r.routine, r.dedupe_key), r.id);
+  return found;
+}
+
+/**
+ * {@link routineRunCounts} of many routines in one query; a routine with no run in progress or
+ * waiting has `{ running: 0, pending: 0 }`.
+ */
+export async function routinesRunCounts(
+  db: Kysely<Database>,
+  routines: readonly string[],
+): Promise<Map<string, { running: number; pending: number }>> {
+  const counts = new Map<string, { running: number; pending: number }>();
+  for (const r of routines) counts.set(r, { running: 0, pending: 0 });
+  if (routines.length === 0) return counts;
+  const { rows } = await sql<{ routine: string; state: string; n: number }>`
+    SELECT r.routine, r.state, count(*) AS n FROM json_each(${JSON.stringify([...new Set(routines)])}) j
+      JOIN runs r ON r.routine = j.value AND r.state IN ('running', 'pending')
+     GROUP BY r.routine, r.state`.execute(db);
+  for (const row of rows) {
+    const c = counts.get(row.routine)!;
+    if (row.state === "running") c.running = Number(row.n);
+    else c.pending = Number(row.n);
+  }
+  return counts;
+}

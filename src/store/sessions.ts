@@ -1,5 +1,6 @@
 import { type Kysely, sql, type Updateable } from "kysely";
-import type { Database, SessionRow, SessionState, SessionsTable } from "./schema.ts";
+import type { Database, SessionRow, SessionsTable } from "./schema.ts";
+import type { SessionState } from "../session/states.ts";
 
 /** Fields needed to record a new session (it starts `queued`). */
 export interface NewSession {

@@ -5,7 +5,7 @@ import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { WebhookSourceSchema, type WebhookSource } from "./generic/config-schema.ts";
 import { verifyGenericRequest } from "./generic/verify-request.ts";
-import { githubExamples } from "./github/test-examples.ts";
+import { githubExamples } from "../../test/support/github-examples.ts";
 import { verifyGithubSignature } from "./github/verify-signature.ts";
 import { prng } from "../../test/support/prng.ts";
 

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
 import { fireRoutine } from "../../src/queue/fire.ts";
 import { WorkerPool } from "../../src/queue/worker-pool.ts";
-import { openProject } from "../../src/runner/project.ts";
+import { openProject } from "../../src/project.ts";
 import { listRuns, type RunRow } from "../../src/store/runs.ts";
 import { listSessions } from "../../src/store/sessions.ts";
 import { ManualClock } from "../../src/util/clock.ts";

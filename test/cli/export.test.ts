@@ -2,7 +2,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ForgeExport } from "../../src/cli/commands/export.ts";
-import { openProject } from "../../src/runner/project.ts";
+import { openProject } from "../../src/project.ts";
 import {
   cleanupTemp,
   gitOut,

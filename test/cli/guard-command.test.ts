@@ -1,8 +1,8 @@
 import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { openProject } from "../../src/runner/project.ts";
-import { demotionComment } from "../../src/workflows/guard/run.ts";
+import { openProject } from "../../src/project.ts";
+import { demotionComment } from "../../src/deque/guard/run.ts";
 import {
   cleanupTemp,
   gitOut,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
 import { tickSchedules } from "../../src/daemon/schedule-tick.ts";
-import { openProject, type Project } from "../../src/runner/project.ts";
+import { openProject, type Project } from "../../src/project.ts";
 import { listRuns } from "../../src/store/runs.ts";
 import { ManualClock } from "../../src/util/clock.ts";
 import { cleanupTemp, makeRepo, writeRoutine } from "../support/project.ts";

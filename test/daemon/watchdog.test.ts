@@ -2,7 +2,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
 import { markLateRuns } from "../../src/daemon/watchdog.ts";
 import { fireRoutine } from "../../src/queue/fire.ts";
-import { openProject } from "../../src/runner/project.ts";
+import { openProject } from "../../src/project.ts";
 import { listRuns } from "../../src/store/runs.ts";
 import { ManualClock } from "../../src/util/clock.ts";
 import { cleanupTemp, makeRepo, writeRoutine } from "../support/project.ts";

@@ -4,7 +4,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
 import { fireRoutine } from "../../src/queue/fire.ts";
 import { WorkerPool } from "../../src/queue/worker-pool.ts";
-import { openProject, type Project } from "../../src/runner/project.ts";
+import { openProject, type Project } from "../../src/project.ts";
 import { claimNextRun, listRuns, type RunRow } from "../../src/store/runs.ts";
 import { findSession, listSessions } from "../../src/store/sessions.ts";
 import { ManualClock } from "../../src/util/clock.ts";

@@ -8,7 +8,7 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
-import { openProject, type Project } from "../../src/runner/project.ts";
+import { openProject, type Project } from "../../src/project.ts";
 import { createApp } from "../../src/server/app.ts";
 import { RateLimiter } from "../../src/server/rate-limit.ts";
 import { insertApiToken } from "../../src/store/api-tokens.ts";

@@ -14,7 +14,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
-import { openProject, type Project } from "../../src/runner/project.ts";
+import { openProject, type Project } from "../../src/project.ts";
 import { MAX_REASON_CHARS } from "../../src/runner/reason.ts";
 import { runSession } from "../../src/runner/session.ts";
 import { createApp } from "../../src/server/app.ts";

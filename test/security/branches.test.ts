@@ -6,12 +6,12 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
-import { openProject, type Project } from "../../src/runner/project.ts";
+import { openProject, type Project } from "../../src/project.ts";
 import { sandboxAvailable } from "../../src/runner/sandbox/availability.ts";
 import { resetSandbox } from "../../src/runner/sandbox/wrap.ts";
 import { runSession } from "../../src/runner/session.ts";
 import { readEvents } from "../../src/store/transcript.ts";
-import { readLedger } from "../../src/workflows/ledger.ts";
+import { readLedger } from "../../src/deque/ledger.ts";
 import {
   branches,
   cleanupTemp,

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
-import { openProject, type Project } from "../../src/runner/project.ts";
+import { openProject, type Project } from "../../src/project.ts";
 import { sandboxAvailable } from "../../src/runner/sandbox/availability.ts";
 import { runSession } from "../../src/runner/session.ts";
 import { resetSandbox } from "../../src/runner/sandbox/wrap.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { MAX_PROMPT_BYTES } from "../../src/config/text-checks.ts";
 import { loadRoutine } from "../../src/config/load.ts";
-import { openProject, type Project } from "../../src/runner/project.ts";
+import { openProject, type Project } from "../../src/project.ts";
 import { runSession } from "../../src/runner/session.ts";
 import { sandboxAvailable } from "../../src/runner/sandbox/availability.ts";
 import type { SessionRow } from "../../src/store/schema.ts";

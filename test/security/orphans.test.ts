@@ -166,7 +166,7 @@ describe("an in-process session", () => {
       script,
       [
         `import { loadRoutine } from ${src("config/load.ts")};`,
-        `import { openProject } from ${src("runner/project.ts")};`,
+        `import { openProject } from ${src("project.ts")};`,
         `import { runSession } from ${src("runner/session.ts")};`,
         `const project = await openProject(${JSON.stringify(repo)});`,
         `const s = await runSession(project, { routine: loadRoutine(${JSON.stringify(repo)}, "task") });`,

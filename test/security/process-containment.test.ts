@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
 import { runAgentProcess } from "../../src/runner/agents/spawn.ts";
 import type { AgentEvent } from "../../src/runner/transcript/events.ts";
-import { openProject } from "../../src/runner/project.ts";
+import { openProject } from "../../src/project.ts";
 import {
   containmentWarning,
   processContainment,

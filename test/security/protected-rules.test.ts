@@ -2,8 +2,8 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadProjectConfig } from "../../src/config/load.ts";
-import { openProject } from "../../src/runner/project.ts";
-import { filesOfDiff } from "../../src/workflows/judge/judge.ts";
+import { openProject } from "../../src/project.ts";
+import { filesOfDiff } from "../../src/deque/judge/judge.ts";
 import {
   branches,
   cleanupTemp,

@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
-import { openProject, type Project } from "../../src/runner/project.ts";
+import { openProject, type Project } from "../../src/project.ts";
 import { sandboxAvailable } from "../../src/runner/sandbox/availability.ts";
 import { resetSandbox } from "../../src/runner/sandbox/wrap.ts";
 import { runSession } from "../../src/runner/session.ts";

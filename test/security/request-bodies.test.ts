@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIRE_MAX_BYTES } from "../../src/server/routes/fire.ts";
 import { GITHUB_MAX_BYTES } from "../../src/server/routes/webhooks.ts";
 import { listRuns } from "../../src/store/runs.ts";
-import { githubExample } from "../../src/triggers/github/test-examples.ts";
+import { githubExample } from "../support/github-examples.ts";
 import { cleanupTemp } from "../support/project.ts";
 import {
   type ApiServer,

@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
-import { openProject } from "../../src/runner/project.ts";
+import { openProject } from "../../src/project.ts";
 import { resetSandbox } from "../../src/runner/sandbox/wrap.ts";
 import { runSession } from "../../src/runner/session.ts";
 import { ManualClock } from "../../src/util/clock.ts";

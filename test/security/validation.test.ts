@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { isNetworkEntry } from "../../src/config/environment-schema.ts";
 import { loadRoutine } from "../../src/config/load.ts";
 import { resolveEnvironment } from "../../src/runner/environment.ts";
-import { openProject } from "../../src/runner/project.ts";
+import { openProject } from "../../src/project.ts";
 import {
   cleanupTemp,
   gitOut,

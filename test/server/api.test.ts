@@ -3,13 +3,13 @@ import { join } from "node:path";
 import { sign } from "@octokit/webhooks-methods";
 import { createHmac } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
-import { openProject, type Project } from "../../src/runner/project.ts";
+import { openProject, type Project } from "../../src/project.ts";
 import { createApp } from "../../src/server/app.ts";
 import { RateLimiter } from "../../src/server/rate-limit.ts";
 import { insertApiToken, revokeApiToken } from "../../src/store/api-tokens.ts";
 import { listRuns } from "../../src/store/runs.ts";
 import { createApiToken } from "../../src/triggers/api-token.ts";
-import { githubExample } from "../../src/triggers/github/test-examples.ts";
+import { githubExample } from "../support/github-examples.ts";
 import { ManualClock } from "../../src/util/clock.ts";
 import { cleanupTemp, makeRepo, writeRoutine } from "../support/project.ts";
 

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { openProject } from "../../src/runner/project.ts";
+import { openProject } from "../../src/project.ts";
 import { createApp } from "../../src/server/app.ts";
 import { RateLimiter } from "../../src/server/rate-limit.ts";
 import { insertApiToken, revokeApiToken } from "../../src/store/api-tokens.ts";

@@ -1,9 +1,9 @@
 import { writeFileSync } from "node:fs";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { LocalForge } from "../../forge/local/local-forge.ts";
+import type { Forge, LocalForgeAdmin } from "../../forge/types.ts";
 import type { CheckResult, Comment, Issue, PullRequest, ReviewThread } from "../../forge/types.ts";
-import type { Project } from "../../runner/project.ts";
+import type { Project } from "../../project.ts";
 import { CliError, withProject } from "../context.ts";
 
 /** A comment as exported. */
@@ -62,7 +62,11 @@ const comment = (c: Comment): ExportedComment => ({
  * Reads every issue (with its comments) and pull request (with its state, head, base,
  * checks, comments and review threads) of the local forge, all repositories, oldest first.
  */
-export async function exportLocalForge(p: Project, forge: LocalForge): Promise<ForgeExport> {
+export async function exportLocalForge(
+  p: Project,
+  forge: Forge,
+  local: LocalForgeAdmin,
+): Promise<ForgeExport> {
   const { db } = p.store;
   const repoRows = await db
     .selectFrom("forge_issues")
@@ -93,7 +97,7 @@ export async function exportLocalForge(p: Project, forge: LocalForge): Promise<F
     }
     const prs = (await forge.listPullRequests(repo, { state: "all" })).sort((a, b) => a.number - b.number);
     for (const pr of prs) {
-      const checks = pr.headSha ? await forge.listChecks(repo, pr.headSha) : [];
+      const checks = pr.headSha ? await local.listChecks(repo, pr.headSha) : [];
       const threads: ReviewThread[] = await forge.listReviewThreads(repo, pr.number);
       out.pull_requests.push({
         repo,
@@ -141,12 +145,12 @@ export function registerExport(program: Command): void {
     .option("--out <file>", "write the JSON to this file instead of stdout")
     .action(async (opts: { out?: string }, cmd: Command) => {
       await withProject(cmd, async (p) => {
-        const forge: unknown = p.forge;
-        if (!(forge instanceof LocalForge))
+        const local = p.forge.local;
+        if (!local)
           throw new CliError(
             `export reads the local forge; this project's forge is ${p.config.forge.type}, whose issues and PRs are on ${p.config.forge.type === "github" ? "GitHub" : "that forge"} already`,
           );
-        const json = `${JSON.stringify(await exportLocalForge(p, forge), null, 2)}\n`;
+        const json = `${JSON.stringify(await exportLocalForge(p, p.forge, local), null, 2)}\n`;
         if (!opts.out) return void process.stdout.write(json);
         const file = resolve(opts.out);
         try {

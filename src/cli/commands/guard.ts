@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import { loadRoutines } from "../../config/load.ts";
 import { resolveRepos } from "../../runner/repos.ts";
-import { formatGuardReport } from "../../workflows/guard/report.ts";
-import { runGuard } from "../../workflows/guard/run.ts";
+import { formatGuardReport } from "../../deque/guard/report.ts";
+import { runGuard } from "../../deque/guard/run.ts";
 import { printJson, withProject } from "../context.ts";
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];

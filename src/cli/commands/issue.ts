@@ -3,7 +3,6 @@ import { userInfo } from "node:os";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { importGhIssues } from "../../forge/local/import-gh-issues.ts";
-import { LocalForge } from "../../forge/local/local-forge.ts";
 import { CliError, positiveInt, printJson, repoOption, withProject } from "../context.ts";
 import { isoTime, table } from "../format.ts";
 
@@ -124,15 +123,16 @@ export function registerIssue(program: Command): void {
       .option("--repo <name>", "repository on the forge (default: the project's)")
       .action(async (number: number, opts: { comment?: string; author: string }, cmd: Command) => {
         await withProject(cmd, async (p) => {
-          const forge: unknown = p.forge;
-          if (!(forge instanceof LocalForge))
+          const local = p.forge.local;
+          if (!local)
             throw new CliError(
               `issue ${name} works on the local forge only; this project's forge is ${p.config.forge.type}`,
             );
           const repo = repoOption(cmd, p.repoName);
-          await forge.getIssue(repo, number);
-          if (opts.comment) await forge.addComment(repo, number, { author: opts.author, body: opts.comment });
-          await forge.setIssueState(repo, number, state);
+          await p.forge.getIssue(repo, number);
+          if (opts.comment)
+            await p.forge.addComment(repo, number, { author: opts.author, body: opts.comment });
+          await local.setIssueState(repo, number, state);
           console.log(`${done} issue #${number}`);
         });
       });

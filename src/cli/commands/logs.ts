@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { findSession } from "../../store/sessions.ts";
-import { type SessionRow, TERMINAL_STATES } from "../../store/schema.ts";
+import { type SessionRow } from "../../store/schema.ts";
+import { TERMINAL_STATES } from "../../session/states.ts";
 import { readEvents } from "../../store/transcript.ts";
 import type { TranscriptEvent } from "../../runner/transcript/events.ts";
 import { CliError, withProject } from "../context.ts";

@@ -1,9 +1,9 @@
 import { userInfo } from "node:os";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { LocalForge } from "../../forge/local/local-forge.ts";
+import type { LocalForgeAdmin } from "../../forge/types.ts";
 import type { CheckResult, PullRequest, PullRequestStatus } from "../../forge/types.ts";
-import type { Project } from "../../runner/project.ts";
+import type { Project } from "../../project.ts";
 import { gitMaybe } from "../../util/git.ts";
 import { CliError, positiveInt, printJson, repoOption, withProject } from "../context.ts";
 import { isoTime, table } from "../format.ts";
@@ -33,9 +33,9 @@ function mergeSummary(s: PullRequestStatus): string {
 }
 
 /** The local forge, for commands that only it supports. */
-function localForge(p: Project, what: string): LocalForge {
-  const forge: unknown = p.forge;
-  if (forge instanceof LocalForge) return forge;
+function localForge(p: Project, what: string): LocalForgeAdmin {
+  const local = p.forge.local;
+  if (local) return local;
   throw new CliError(`${what} works on the local forge only; this project's forge is ${p.config.forge.type}`);
 }
 

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { loadRoutine, PROJECT_DIR } from "../../config/load.ts";
 import { AGENT_ADAPTERS } from "../../runner/agents/index.ts";
-import { openProject } from "../../runner/project.ts";
+import { openProject } from "../../project.ts";
 import { gitMaybe } from "../../util/git.ts";
 import { CliError } from "../context.ts";
 import { scaffold } from "./init.ts";

@@ -20,6 +20,7 @@ import { listRuns } from "../../store/runs.ts";
 import { listSessions } from "../../store/sessions.ts";
 import { CliError, printJson, withProject, workDir } from "../context.ts";
 import { table } from "../format.ts";
+import { errorCode } from "../../util/errors.ts";
 import { nextRuns, routineTimeZone, zonedTime } from "../zoned-time.ts";
 
 function describeTrigger(t: Trigger): string {
@@ -201,7 +202,7 @@ export function registerRoutines(program: Command): void {
             parsed.push(parseRoutine(resolve(f), readFileSync(f, "utf8")));
           } catch (err) {
             if (err instanceof ConfigErrors) errors.push(...err.errors.map((e) => e.message));
-            else throw new CliError(`cannot read ${f}: ${(err as Error).message}`);
+            else throw new CliError(`cannot read ${f} (${errorCode(err)})`, 2, { cause: err });
           }
         }
       } else {

@@ -1,12 +1,8 @@
 import type { Command } from "commander";
 import pc from "picocolors";
 import { loadRoutine } from "../../config/load.ts";
-import type { Project } from "../../runner/project.ts";
-import { runSession } from "../../runner/session.ts";
+import type { Project } from "../../project.ts";
 import type { Routine } from "../../config/routine-schema.ts";
-import { describeResult } from "../../workflows/blueprint.ts";
-import { formatGuardReport } from "../../workflows/guard/report.ts";
-import { runRoutineOnce } from "../../workflows/run-routine.ts";
 import type { TranscriptListener } from "../../runner/transcript/recorder.ts";
 import type { SessionRow } from "../../store/schema.ts";
 import { positiveInt, printJson, withProject } from "../context.ts";
@@ -28,6 +24,8 @@ export async function runRoutine(project: Project, name: string, opts: RunOption
     opts.issue !== undefined ? await project.forge.getIssue(project.repoName, opts.issue) : undefined;
   if (!routine.enabled && !opts.json)
     console.error(pc.yellow(`note: routine "${name}" is disabled (enabled: false); running it once by hand`));
+  // Loaded here, not at the top: `sessions` and `logs` import this module for its printers.
+  const { runSession } = await import("../../runner/session.ts");
   return cancellable(opts, async (signal) => {
     const session = await runSession(project, {
       routine,
@@ -52,11 +50,16 @@ export async function runRoutine(project: Project, name: string, opts: RunOption
 }
 
 /**
- * `nightshift run` on a deque routine: the blueprint selects its items and runs a session for
+ * `nightshift run` on a deque routine: the deque run selects its items and runs a session for
  * each (the guard runs its pass). Prints each session as it goes and what was skipped.
  * @returns whether every session succeeded.
  */
-async function runBlueprint(project: Project, routine: Routine, opts: RunOptions): Promise<boolean> {
+async function runDequeRoutine(project: Project, routine: Routine, opts: RunOptions): Promise<boolean> {
+  const [{ runRoutineOnce }, { formatGuardReport }, { describeResult }] = await Promise.all([
+    import("../../deque/run-routine.ts"),
+    import("../../deque/guard/report.ts"),
+    import("../../deque/run-result.ts"),
+  ]);
   return cancellable(opts, async (signal) => {
     const result = await runRoutineOnce(project, routine, {
       ...(opts.text ? { text: opts.text } : {}),
@@ -170,7 +173,7 @@ export function registerRun(program: Command): void {
       const ok = await withProject(cmd, async (p) => {
         const routine = loadRoutine(p.root, name);
         if (!routine.workflow) return (await runRoutine(p, name, opts)).state === "succeeded";
-        return runBlueprint(p, routine, opts);
+        return runDequeRoutine(p, routine, opts);
       });
       process.exitCode = ok ? 0 : 1;
     });

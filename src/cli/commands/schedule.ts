@@ -57,7 +57,7 @@ export function registerSchedule(program: Command): void {
           try {
             return parsePhrase(phrase, Date.now(), opts.timezone);
           } catch (err) {
-            throw new CliError((err as Error).message);
+            throw new CliError((err as Error).message, 2, { cause: err });
           }
         })();
         const name = opts.name ?? nameFrom(opts.prompt);

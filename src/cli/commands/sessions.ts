@@ -3,7 +3,7 @@ import pc from "picocolors";
 import { listDeliveries } from "../../store/deliveries.ts";
 import { listRunsWithSessions } from "../../store/runs.ts";
 import { findSession, listSessions, sessionTotals, type SessionTotals } from "../../store/sessions.ts";
-import { SESSION_STATES, type SessionState } from "../../store/schema.ts";
+import { SESSION_STATES, type SessionState } from "../../session/states.ts";
 import { parseDuration } from "../../config/duration.ts";
 import { parseInstant } from "../../scheduler/one-off.ts";
 import { CliError, positiveInt, printJson, withProject } from "../context.ts";

@@ -1,4 +1,5 @@
 import { ForgeError } from "../types.ts";
+import type { RepoId } from "./mapping.ts";
 
 /**
  * A GitHub request that failed, as a {@link ForgeError}: what was attempted, where, and what
@@ -6,14 +7,26 @@ import { ForgeError } from "../types.ts";
  * type (`NOT_FOUND`, `FORBIDDEN`, `RATE_LIMITED`, …) when there was one.
  */
 export class GithubForgeError extends ForgeError {
+  override name = "GithubForgeError";
   readonly status: number;
   readonly type: string | undefined;
 
-  constructor(message: string, status: number, type?: string) {
-    super(message);
+  constructor(message: string, status: number, type?: string, options?: ErrorOptions) {
+    super(message, options);
     this.status = status;
     this.type = type;
   }
+}
+
+/** A repository, or pull request #`number` of it, that GitHub does not show: HTTP 404, `NOT_FOUND`. */
+export function notFoundError(id: RepoId, number?: number): GithubForgeError {
+  return new GithubForgeError(
+    number === undefined
+      ? `GitHub: repository ${id.full} not found, or the credentials cannot see it`
+      : `GitHub: pull request #${number} of ${id.full} not found`,
+    404,
+    "NOT_FOUND",
+  );
 }
 
 interface HttpErrorLike {

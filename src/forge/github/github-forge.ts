@@ -1,7 +1,5 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import { type Clock, systemClock } from "../../util/clock.ts";
 import type {
-  CheckResult,
   Comment,
   Forge,
   ForgeRepo,
@@ -13,63 +11,45 @@ import type {
   ReviewThread,
   UpdateBranchResult,
 } from "../types.ts";
+import { BatchScope, type ErrorContext, octokitMutationSender } from "./batch-scope.ts";
 import {
   createOctokit,
   type GithubAppCredentials,
   type GithubThrottleOptions,
   type NightshiftOctokit,
 } from "./client.ts";
-import { fromGraphqlErrors, GithubForgeError, isGraphqlError, toForgeError } from "./errors.ts";
+import { GithubForgeError, notFoundError, toForgeError } from "./errors.ts";
 import {
-  toCheck,
+  type RepoId,
   toComment,
   toCommentFromGraphql,
   toIssue,
   toPullRequest,
   toReviewThread,
-  toStatus,
   withSessionMarker,
   type RestPullRequest,
 } from "./mapping.ts";
-import {
-  type AliasOutcome,
-  type GraphqlErrorEntry,
-  MutationBatch,
-  type MutationField,
-  type MutationReply,
-} from "./mutation-batch.ts";
+import type { AliasOutcome, MutationBatch } from "./mutation-batch.ts";
 import {
   ADD_COMMENT_PAYLOAD,
   type AddCommentPayload,
-  CONTEXTS_PAGE_QUERY,
   CONVERT_TO_DRAFT_MUTATION,
   DRAFT_PAYLOAD,
-  identifyPullRequestsQuery,
-  LIST_PAGE_SIZE,
   MARK_READY_MUTATION,
   MUTATION_BATCH_SIZE,
-  OPEN_PULL_REQUESTS_QUERY,
   PULL_REQUEST_ID_QUERY,
   REPO_QUERY,
   REVIEW_THREADS_QUERY,
-  STATUS_CHUNK_SIZE,
-  statusQuery,
   THREAD_COMMENTS_QUERY,
   UPDATE_BRANCH_PAYLOAD,
   type UpdateBranchPayload,
-  type ContextNode,
-  type ContextsConnection,
-  type ContextsPageReply,
-  type IdentifyPullRequestsReply,
-  type OpenPullRequestsReply,
-  type PullRequestIdent,
   type PullRequestIdReply,
   type RepoReply,
   type ReviewCommentNode,
   type ReviewThreadsReply,
-  type StatusReply,
   type ThreadCommentsReply,
 } from "./queries.ts";
+import { readPullRequestStatuses, type StatusReadContext } from "./status-read.ts";
 
 export interface GithubForgeOptions {
   /** REST base URL; default `https://api.github.com`, GitHub Enterprise Server `https://HOST/api/v3`. */
@@ -104,13 +84,6 @@ export interface GithubForgeOptions {
   log?: { warn: (msg: string) => void };
 }
 
-/** Repository name split into GitHub's owner and name. */
-interface RepoId {
-  owner: string;
-  name: string;
-  full: string;
-}
-
 /**
  * The GitHub forge adapter: octokit REST for issues, PRs, comments, diffs and update-branch;
  * GraphQL for the batched reads (PR statuses with checks, review threads), the draft
@@ -136,9 +109,12 @@ export class GithubForge implements Forge {
   readonly #pollMs: number;
   readonly #token: string | undefined;
   readonly #isApp: boolean;
-  readonly #batchSize: number;
-  /** The open {@link batch} of the current async context, if any. */
-  readonly #batches = new AsyncLocalStorage<MutationBatch>();
+  /** How errors are worded; `secrets` grows when an App installation token is fetched. */
+  readonly #errors: ErrorContext;
+  /** The open {@link batch} of each async context (batch-scope.ts). */
+  readonly #batches: BatchScope;
+  /** What the paged status read (status-read.ts) uses of this forge. */
+  readonly #statusRead: StatusReadContext;
   #requests = 0;
 
   constructor(opts: GithubForgeOptions) {
@@ -164,7 +140,18 @@ export class GithubForge implements Forge {
     this.#clock = opts.clock ?? systemClock;
     this.#polls = opts.updateBranchPolls ?? 0;
     this.#pollMs = opts.updateBranchPollMs ?? 1000;
-    this.#batchSize = opts.mutationBatchSize ?? MUTATION_BATCH_SIZE;
+    this.#errors = { credentials: this.#hint, secrets: this.#secrets };
+    this.#batches = new BatchScope({
+      send: octokitMutationSender(this.#octokit, this.#errors),
+      maxFields: opts.mutationBatchSize ?? MUTATION_BATCH_SIZE,
+      errors: this.#errors,
+    });
+    this.#statusRead = {
+      octokit: this.#octokit,
+      graphql: (what, query, variables) => this.#graphql(what, query, variables),
+      errors: this.#errors,
+      onNodeId: (full, number, nodeId) => this.#nodeIds.set(`${full}#${number}`, nodeId),
+    };
   }
 
   /**
@@ -188,56 +175,13 @@ export class GithubForge implements Forge {
    * guard's first pass over 500 PRs with 100 demotions (each a conversion and a comment) and
    * 50 branch updates: 250 changes in 10 requests.
    */
-  async batch<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#batches.getStore()) return fn();
-    const batch = new MutationBatch({
-      send: (query, variables) => this.#sendMutations(query, variables),
-      maxFields: this.#batchSize,
-    });
-    return this.#batches.run(batch, async () => {
-      try {
-        return await fn();
-      } finally {
-        await batch.idle();
-      }
-    });
-  }
-
-  /** Sends one batched mutation document; GitHub's GraphQL errors come back in the reply. */
-  async #sendMutations(query: string, variables: Record<string, unknown>): Promise<MutationReply> {
-    try {
-      const data = await this.#octokit.graphql<Record<string, unknown>>(query, variables);
-      return { data, errors: [] };
-    } catch (err) {
-      if (isGraphqlError(err)) {
-        const data = err.data && typeof err.data === "object" ? (err.data as Record<string, unknown>) : null;
-        return { data, errors: err.errors ?? [] };
-      }
-      const n = Object.keys(variables).length;
-      throw toForgeError(err, `sending a batch of ${n} change(s) (GraphQL mutations)`, {
-        credentials: this.#hint,
-        secrets: this.#secrets,
-      });
-    }
-  }
-
-  /**
-   * Queues `field` in the open batch and returns its payload.
-   * @throws {GithubForgeError} with the alias's GraphQL errors, or the batch's request error.
-   */
-  async #batched<T>(batch: MutationBatch, field: MutationField, what: string): Promise<T | null> {
-    const o = await batch.enqueue(field);
-    if (o.errors.length > 0) throw this.#aliasError(o.errors, what);
-    return o.data as T | null;
-  }
-
-  #aliasError(errors: readonly GraphqlErrorEntry[], what: string): GithubForgeError {
-    return fromGraphqlErrors(errors, what, { credentials: this.#hint, secrets: this.#secrets });
+  batch<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#batches.run(fn);
   }
 
   /** The node id of a PR seen in a status read, and the open batch, when both exist. */
   #batchTarget(full: string, number: number): { batch: MutationBatch; nodeId: string } | undefined {
-    const batch = this.#batches.getStore();
+    const batch = this.#batches.current();
     const nodeId = this.#nodeIds.get(`${full}#${number}`);
     return batch && nodeId ? { batch, nodeId } : undefined;
   }
@@ -293,7 +237,7 @@ export class GithubForge implements Forge {
     try {
       return await fn();
     } catch (err) {
-      throw toForgeError(err, what, { credentials: this.#hint, secrets: this.#secrets });
+      throw toForgeError(err, what, this.#errors);
     }
   }
 
@@ -453,7 +397,7 @@ export class GithubForge implements Forge {
     const what = `commenting on #${number} of ${id.full}`;
     const target = this.#batchTarget(id.full, number);
     if (target) {
-      const payload = await this.#batched<AddCommentPayload>(
+      const payload = await this.#batches.mutate<AddCommentPayload>(
         target.batch,
         {
           field: "addComment",
@@ -499,122 +443,15 @@ export class GithubForge implements Forge {
 
   /**
    * Open pull requests with mergeability, merge state, checks (required ones marked by
-   * `isRequired`), diff size and `behindBy`, in few GraphQL requests:
-   * 1. identify the open PRs (`pullRequests(states: OPEN, first: 100)` pages, or aliases for
-   *    `numbers`), which gives their numbers and head branches;
-   * 2. per 50 PRs one request with aliases `p0…p49`: each PR's fields, its head commit's
-   *    `statusCheckRollup.contexts` (first 100, `isRequired(pullRequestNumber:)`) and, for
-   *    heads in the same repository, `baseRef.compare(headRef:)` for `behindBy` — GitHub says
-   *    `BEHIND` only when branch protection requires up-to-date branches;
-   * 3. further context pages only for PRs with more than 100 checks.
+   * `isRequired`), diff size and `behindBy`, in few GraphQL requests (see
+   * {@link readPullRequestStatuses} in status-read.ts). Remembers each PR's node id, so a
+   * draft change, comment or branch update right after needs no lookup and can be batched.
    */
   async listPullRequestStatuses(
     repo: string,
     opts: { numbers?: number[] } = {},
   ): Promise<PullRequestStatus[]> {
-    const id = this.#id(repo);
-    const idents = opts.numbers ? await this.#identify(id, opts.numbers) : await this.#listOpen(id);
-    const out: PullRequestStatus[] = [];
-    for (let i = 0; i < idents.length; i += STATUS_CHUNK_SIZE) {
-      const chunk = idents.slice(i, i + STATUS_CHUNK_SIZE);
-      const compare = chunk.map((p) => !p.isCrossRepository);
-      const variables: Record<string, unknown> = { owner: id.owner, name: id.name };
-      chunk.forEach((p, k) => {
-        variables[`n${k}`] = p.number;
-        if (compare[k]) variables[`h${k}`] = p.headRefName;
-      });
-      const r = await this.#graphql<StatusReply>(
-        `reading the status of ${chunk.length} pull request(s) #${chunk[0]!.number}…#${chunk[chunk.length - 1]!.number} of ${id.full}`,
-        statusQuery(compare),
-        variables,
-      );
-      for (let k = 0; k < chunk.length; k++) {
-        const node = r.repository?.[`p${k}`];
-        if (!node || node.state !== "OPEN") continue; // closed between the two steps
-        const commit = node.commits.nodes?.[0]?.commit;
-        const contexts = commit?.statusCheckRollup?.contexts;
-        const checks = contexts ? await this.#allContexts(id, node.number, commit.oid, contexts) : [];
-        out.push(toStatus(id.full, node, checks));
-        this.#nodeIds.set(`${id.full}#${node.number}`, node.id);
-      }
-    }
-    return out;
-  }
-
-  async #listOpen(id: RepoId): Promise<PullRequestIdent[]> {
-    const out: PullRequestIdent[] = [];
-    let after: string | null = null;
-    do {
-      const r: OpenPullRequestsReply = await this.#graphql<OpenPullRequestsReply>(
-        `listing open pull requests of ${id.full}`,
-        OPEN_PULL_REQUESTS_QUERY,
-        { owner: id.owner, name: id.name, after },
-      );
-      if (!r.repository) throw notFound(id);
-      const page = r.repository.pullRequests;
-      for (const n of page.nodes ?? []) if (n) out.push(n);
-      after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-    } while (after);
-    return out;
-  }
-
-  async #identify(id: RepoId, numbers: number[]): Promise<PullRequestIdent[]> {
-    const unique = [...new Set(numbers)];
-    const out: PullRequestIdent[] = [];
-    for (let i = 0; i < unique.length; i += LIST_PAGE_SIZE) {
-      const chunk = unique.slice(i, i + LIST_PAGE_SIZE);
-      const variables: Record<string, unknown> = { owner: id.owner, name: id.name };
-      chunk.forEach((n, k) => (variables[`n${k}`] = n));
-      let r: IdentifyPullRequestsReply;
-      try {
-        r = await this.#octokit.graphql<IdentifyPullRequestsReply>(
-          identifyPullRequestsQuery(chunk.length),
-          variables,
-        );
-      } catch (err) {
-        // A number that is not a PR gives a NOT_FOUND error for its alias next to the others' data.
-        const partial = (err as { data?: IdentifyPullRequestsReply; errors?: { type?: string }[] }).data;
-        const onlyMissing = (err as { errors?: { type?: string }[] }).errors?.every(
-          (e) => e.type === "NOT_FOUND",
-        );
-        if (!partial?.repository || !onlyMissing) {
-          throw toForgeError(err, `reading pull requests of ${id.full}`, {
-            credentials: this.#hint,
-            secrets: this.#secrets,
-          });
-        }
-        r = partial;
-      }
-      if (!r.repository) throw notFound(id);
-      chunk.forEach((_, k) => {
-        const p = r.repository?.[`p${k}`];
-        if (p && p.state === "OPEN") out.push(p);
-      });
-    }
-    return out;
-  }
-
-  /** Every check context of `oid`, starting from the first page already read. */
-  async #allContexts(
-    id: RepoId,
-    number: number,
-    oid: string,
-    first: ContextsConnection,
-  ): Promise<CheckResult[]> {
-    const nodes: ContextNode[] = [];
-    let page: ContextsConnection | undefined = first;
-    while (page) {
-      for (const n of page.nodes ?? []) if (n) nodes.push(n);
-      const after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
-      if (!after) break;
-      const r: ContextsPageReply = await this.#graphql<ContextsPageReply>(
-        `reading checks of pull request #${number} of ${id.full}`,
-        CONTEXTS_PAGE_QUERY,
-        { owner: id.owner, name: id.name, oid, number, after },
-      );
-      page = r.repository?.object?.statusCheckRollup?.contexts;
-    }
-    return nodes.map(toCheck);
+    return readPullRequestStatuses(this.#statusRead, this.#id(repo), opts);
   }
 
   /** Review threads with all their comments, every page (GraphQL `reviewThreads`). */
@@ -631,7 +468,7 @@ export class GithubForge implements Forge {
         after,
       });
       const pr = r.repository?.pullRequest;
-      if (!pr) throw notFound(id, number);
+      if (!pr) throw notFoundError(id, number);
       for (const t of pr.reviewThreads.nodes ?? []) {
         if (!t) continue;
         const comments: ReviewCommentNode[] = (t.comments.nodes ?? []).filter(
@@ -678,19 +515,19 @@ export class GithubForge implements Forge {
       number,
     });
     const pr = r.repository?.pullRequest;
-    if (!pr) throw notFound(id, number);
+    if (!pr) throw notFoundError(id, number);
     if (pr.isDraft === draft) return;
     await this.#setDraftById(pr.id, draft, what);
   }
 
   /** The draft mutation on a PR node id: batched inside {@link batch}, else its own request. */
   async #setDraftById(nodeId: string, draft: boolean, what: string): Promise<void> {
-    const batch = this.#batches.getStore();
+    const batch = this.#batches.current();
     if (!batch) {
       await this.#graphql(what, draft ? CONVERT_TO_DRAFT_MUTATION : MARK_READY_MUTATION, { id: nodeId });
       return;
     }
-    await this.#batched(
+    await this.#batches.mutate(
       batch,
       {
         field: draft ? "convertPullRequestToDraft" : "markPullRequestReadyForReview",
@@ -730,7 +567,7 @@ export class GithubForge implements Forge {
       if (o.errors.length > 0) {
         const refused = updateBranchRefusal(o.errors.map((e) => e.message).join("; "));
         if (refused) return refused;
-        throw this.#aliasError(o.errors, what);
+        throw this.#batches.aliasError(o.errors, what);
       }
       const head = (o.data as UpdateBranchPayload | null)?.pullRequest?.headRefOid;
       if (head && head !== expectedHeadSha) return { updated: true, headSha: head };
@@ -749,7 +586,7 @@ export class GithubForge implements Forge {
         const refused = updateBranchRefusal(e.response?.data?.message ?? e.message ?? "");
         if (refused) return refused;
       }
-      throw toForgeError(err, what, { credentials: this.#hint, secrets: this.#secrets });
+      throw toForgeError(err, what, this.#errors);
     }
     return this.#newHead(id, number, expectedHeadSha);
   }
@@ -796,16 +633,6 @@ export function updateBranchRefusal(detail: string): UpdateBranchResult | undefi
   if (/conflict/i.test(detail)) return { updated: false, reason: "conflict", detail };
   if (/no new commits/i.test(detail)) return { updated: false, reason: "up_to_date", detail };
   return undefined;
-}
-
-function notFound(id: RepoId, number?: number): GithubForgeError {
-  return new GithubForgeError(
-    number === undefined
-      ? `GitHub: repository ${id.full} not found, or the credentials cannot see it`
-      : `GitHub: pull request #${number} of ${id.full} not found`,
-    404,
-    "NOT_FOUND",
-  );
 }
 
 /**

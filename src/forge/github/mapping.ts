@@ -11,6 +11,13 @@ import type {
   ReviewThreadNode,
 } from "./queries.ts";
 
+/** A repository name split into GitHub's owner and name; `full` is `owner/name`. */
+export interface RepoId {
+  owner: string;
+  name: string;
+  full: string;
+}
+
 /**
  * Where the session that opened a PR is recorded on GitHub: a hidden HTML comment at the end
  * of the PR body (GitHub renders it invisibly). {@link withSessionMarker} adds it,

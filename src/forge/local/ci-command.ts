@@ -4,6 +4,9 @@ import type { Clock } from "../../util/clock.ts";
 /** How much of a CI log the local forge keeps: the last 64 KiB (bytes of UTF-8). */
 export const CI_OUTPUT_BYTES = 64 * 1024;
 
+/** Name of the check the local CI (`forge.ci`) reports, as a workflow job would on GitHub. */
+export const CI_CHECK = "ci";
+
 /** Options of {@link runCiCommand}. Durations are ms. */
 export interface CiCommandOptions {
   /** Shell command line, run with `/bin/sh -c`. */
@@ -35,7 +38,7 @@ export interface CiProcess {
 /**
  * Turns the CI command's process into the one to spawn — in nightshift, the agent's sandbox:
  * the CI command runs the pull request's code, which an agent wrote. `release` is called once
- * the process has ended. Given by the composition root (src/runner/project.ts), so the forge
+ * the process has ended. Given by the composition root (src/project.ts), so the forge
  * does not depend on the runner.
  */
 export type CiConfinement = (

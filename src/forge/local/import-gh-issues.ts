@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import { z } from "zod";
 import { insertIssueWithNumber, selectIssue } from "../../store/forge-items.ts";
 import type { Database } from "../../store/schema.ts";
+import { errorCode } from "../../util/errors.ts";
 
 /**
  * One issue as printed by `gh issue list --json number,title,body,author,labels,createdAt,state`
@@ -49,7 +50,8 @@ export async function importGhIssues(
     data = JSON.parse(json);
   } catch (err) {
     throw new IssueImportError(
-      `issue import: the file is not JSON (${(err as Error).message}); produce it with: ${GH_HINT}`,
+      `issue import: the file is not JSON (${errorCode(err)}); produce it with: ${GH_HINT}`,
+      { cause: err },
     );
   }
   if (!Array.isArray(data))

@@ -3,8 +3,21 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentContext } from "./types.ts";
 
-/** The nightshift checkout (or installed package) root. */
-export const NIGHTSHIFT_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+/**
+ * The nightshift checkout (or installed package) root: the nearest folder above this module
+ * with a `package.json` — `src/runner/agents/../../..` when running the sources, `dist/..` (or
+ * `dist/chunks/../..`) when running the bundle of scripts/build.mjs.
+ */
+export const NIGHTSHIFT_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
+
+function packageRoot(from: string): string {
+  for (let dir = from; ;) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return join(from, "..", "..", "..");
+    dir = up;
+  }
+}
 
 /**
  * Finds an agent CLI: an explicit override variable, then the version nightshift pins in its

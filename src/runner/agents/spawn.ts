@@ -3,6 +3,7 @@ import { closeSync, openSync } from "node:fs";
 import type { Readable } from "node:stream";
 import { createInterface } from "node:readline";
 import type { Clock } from "../../util/clock.ts";
+import { errorCode } from "../../util/errors.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 import type { AgentInvocation, OutputParser } from "./types.ts";
 
@@ -143,7 +144,9 @@ export function runAgentProcess(inv: AgentInvocation, opts: RunAgentOptions): Pr
     child.once("error", (err) => {
       cancelTimeout();
       opts.signal?.removeEventListener("abort", onAbort);
-      reject(new AgentSpawnError(`could not start the agent "${inv.command}": ${err.message}`));
+      reject(
+        new AgentSpawnError(`could not start the agent "${inv.command}" (${errorCode(err)})`, { cause: err }),
+      );
     });
     child.once("spawn", () => {
       if (opts.onSpawn) queue = queue.then(() => opts.onSpawn!(child.pid!));

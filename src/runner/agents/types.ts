@@ -1,6 +1,9 @@
 import type { Routine } from "../../config/routine-schema.ts";
 import type { ResolvedMcpServer } from "../mcp/servers.ts";
 import type { AgentEvent } from "../transcript/events.ts";
+import type { AgentInvocation } from "./invocation.ts";
+
+export type { AgentInvocation } from "./invocation.ts";
 
 /** What an adapter needs to build a command line for one session. */
 export interface AgentContext {
@@ -24,21 +27,6 @@ export interface AgentContext {
    * `--strict-mcp-config`, Codex `[mcp_servers.*]` in its private config.toml.
    */
   mcpServers?: Record<string, ResolvedMcpServer>;
-}
-
-/** A process to spawn. `env` is the complete environment: nothing else is inherited. */
-export interface AgentInvocation {
-  command: string;
-  args: string[];
-  env: Record<string, string>;
-  cwd: string;
-  /**
-   * Absolute path of a file the process reads as its standard input (opened read-only and
-   * passed as a file descriptor, never a pipe: an open stdin pipe costs Claude Code 3 s);
-   * without it stdin is `/dev/null`. Prompts travel this way, because Linux limits ONE argv
-   * item or environment string to 128 KiB (`MAX_ARG_STRLEN`, spawn fails with `E2BIG`).
-   */
-  stdinFile?: string;
 }
 
 /** Turns the CLI's stdout, one line at a time, into events; `end` is called once at exit. */

@@ -17,8 +17,8 @@ import type { ProjectConfig } from "../../config/project-schema.ts";
 import type { Routine } from "../../config/routine-schema.ts";
 import { parseYamlWithPositions } from "../../config/yaml-positions.ts";
 import { EnvironmentError, resolveValues, type ValueSource } from "../environment.ts";
-import type { Project } from "../project.ts";
-import { sandboxLoopbackUrl } from "../sandbox/wrap.ts";
+import type { Project } from "../../project.ts";
+import { sandboxLoopbackUrl } from "../sandbox/policy.ts";
 
 /** One MCP server as an agent CLI gets it: values resolved. `env` and `headers` may hold secrets. */
 export type ResolvedMcpServer =

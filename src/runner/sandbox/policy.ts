@@ -71,3 +71,19 @@ export function assertValidPolicy(policy: SandboxPolicy): void {
     }
   }
 }
+
+/**
+ * Rewrites a loopback base URL (`http://127.0.0.1:PORT`, `http://localhost:PORT`) so a
+ * sandboxed client sends it through the proxy (inside, `NO_PROXY` names loopback, and direct
+ * connections cannot leave the sandbox's network namespace): `http://localhost.:PORT`, to be
+ * allowlisted as `localhost:PORT`. Other URLs come back unchanged with their `host:port`.
+ */
+export function sandboxLoopbackUrl(url: string): { url: string; allow: string } {
+  const u = new URL(url);
+  const port = u.port || (u.protocol === "https:" ? "443" : "80");
+  if (["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) {
+    u.hostname = "localhost.";
+    return { url: u.toString().replace(/\/$/, ""), allow: `localhost:${port}` };
+  }
+  return { url, allow: `${u.hostname}:${port}` };
+}

@@ -3,10 +3,10 @@ import { homedir } from "node:os";
 import { delimiter, dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { NIGHTSHIFT_ROOT } from "../agents/env.ts";
 import { socatBridgeReadPaths } from "./socat-bridge.ts";
-import type { Project } from "../project.ts";
+import type { Project } from "../../project.ts";
 import type { ResolvedEnvironment } from "../environment.ts";
 import type { SandboxPolicy } from "./policy.ts";
-import { sandboxLoopbackUrl } from "./wrap.ts";
+import { sandboxLoopbackUrl } from "./policy.ts";
 
 /** Model API hosts when no base URL is set (Claude Code; Codex and its ChatGPT login). */
 const DEFAULT_MODEL_HOSTS = ["api.anthropic.com", "api.openai.com", "chatgpt.com", "auth.openai.com"];

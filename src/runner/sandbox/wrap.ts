@@ -13,12 +13,14 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import type { AgentInvocation } from "../agents/types.ts";
+import type { AgentInvocation } from "../agents/invocation.ts";
 import { findExecutable } from "./availability.ts";
 import { limitMemory, memoryEnforcement } from "./memory.ts";
 import { containmentWarning, containProcessTree, processContainment } from "./contain.ts";
 import { socatDyingWithParent } from "./socat-bridge.ts";
 import { assertValidPolicy, type SandboxPolicy } from "./policy.ts";
+
+export { sandboxLoopbackUrl } from "./policy.ts";
 
 type Manager = typeof import("@anthropic-ai/sandbox-runtime").SandboxManager;
 type RuntimeConfig = import("@anthropic-ai/sandbox-runtime").SandboxRuntimeConfig;
@@ -290,20 +292,4 @@ function proxySockets(sm: Manager): string[] {
   return [sm.getLinuxHttpSocketPath(), sm.getLinuxSocksSocketPath()].filter(
     (p): p is string => typeof p === "string" && p.length > 0,
   );
-}
-
-/**
- * Rewrites a loopback base URL (`http://127.0.0.1:PORT`, `http://localhost:PORT`) so a
- * sandboxed client sends it through the proxy (inside, `NO_PROXY` names loopback, and direct
- * connections cannot leave the sandbox's network namespace): `http://localhost.:PORT`, to be
- * allowlisted as `localhost:PORT`. Other URLs come back unchanged with their `host:port`.
- */
-export function sandboxLoopbackUrl(url: string): { url: string; allow: string } {
-  const u = new URL(url);
-  const port = u.port || (u.protocol === "https:" ? "443" : "80");
-  if (["127.0.0.1", "localhost", "[::1]"].includes(u.hostname)) {
-    u.hostname = "localhost.";
-    return { url: u.toString().replace(/\/$/, ""), allow: `localhost:${port}` };
-  }
-  return { url, allow: `${u.hostname}:${port}` };
 }

@@ -24,7 +24,7 @@ import {
   readFileSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { git } from "../../util/git.ts";
 
 /** A workspace as the runner sees it: its own git dir and the agent's tree. */
@@ -85,7 +85,7 @@ export function runnerGit(
  * Makes the runner's git dir for a freshly cloned workspace, before the agent runs: a bare
  * repository (used with `--work-tree`) that borrows the mirror's objects, with `branch` at
  * `headSha` as its HEAD and the clone's index (written by the runner's own clone a moment ago)
- * as its index.
+ * as its index. {@link initRunnerGitDir} then {@link adoptCloneIndex}.
  *
  * @throws {GitError} when git fails.
  */
@@ -96,17 +96,58 @@ export async function createRunnerGitDir(opts: {
   branch: string;
   headSha: string;
 }): Promise<RunnerRepo> {
+  const repo = await initRunnerGitDir(opts);
+  await adoptCloneIndex(repo);
+  return repo;
+}
+
+/**
+ * The part of {@link createRunnerGitDir} that needs no clone (so it can run while the clone
+ * checks out): one `git init --bare --initial-branch=<branch>` (git checks the branch name),
+ * then, in files of that new git dir only the runner writes, the mirror as its alternates,
+ * `core.bare = false` (it is used with `--work-tree`) and `branch` at `headSha`. Nothing is
+ * read from the workspace.
+ *
+ * @throws {GitError} when git fails (an invalid branch name).
+ * @throws {Error} when `headSha` is not a full commit id.
+ */
+export async function initRunnerGitDir(opts: {
+  gitDir: string;
+  workTree: string;
+  mirror: string;
+  branch: string;
+  headSha: string;
+}): Promise<RunnerRepo> {
+  if (!HEX_ID.test(opts.headSha))
+    throw new Error(`nightshift: runner git dir: "${opts.headSha}" is not a full commit id`);
   const repo = { gitDir: opts.gitDir, workTree: opts.workTree };
   mkdirSync(opts.gitDir, { recursive: true, mode: 0o700 });
-  await git(opts.gitDir, ["init", "--quiet", "--bare", opts.gitDir], { env: ISOLATED_ENV });
+  await git(opts.gitDir, ["init", "--quiet", "--bare", `--initial-branch=${opts.branch}`, opts.gitDir], {
+    env: ISOLATED_ENV,
+  });
   writeFileSync(join(opts.gitDir, "objects", "info", "alternates"), `${join(opts.mirror, "objects")}\n`);
-  await runnerGit(repo, ["config", "core.bare", "false"]);
-  await runnerGit(repo, ["update-ref", `refs/heads/${opts.branch}`, opts.headSha]);
-  await runnerGit(repo, ["symbolic-ref", "HEAD", `refs/heads/${opts.branch}`]);
-  const cloneIndex = join(opts.workTree, ".git", "index");
-  if (existsSync(cloneIndex)) copyFileSync(cloneIndex, join(opts.gitDir, "index"));
-  else await runnerGit(repo, ["read-tree", "HEAD"]);
+  const configFile = join(opts.gitDir, "config");
+  const config = readFileSync(configFile, "utf8");
+  const BARE = /^([ \t]*bare[ \t]*=[ \t]*)true[ \t]*$/m;
+  if (BARE.test(config)) writeFileSync(configFile, config.replace(BARE, "$1false"));
+  else await runnerGit(repo, ["config", "core.bare", "false"]);
+  // `git init` checked the branch name (check-ref-format): no `..`, no leading `/`.
+  const ref = join(opts.gitDir, "refs", "heads", ...opts.branch.split("/"));
+  mkdirSync(dirname(ref), { recursive: true });
+  writeFileSync(ref, `${opts.headSha}\n`);
   return repo;
+}
+
+/**
+ * Gives the runner's git dir the index the runner's own clone just wrote in the workspace
+ * (before the agent runs), or reads `HEAD`'s tree into a new one when there is none.
+ *
+ * @throws {GitError} when git fails.
+ */
+export async function adoptCloneIndex(repo: RunnerRepo): Promise<void> {
+  const cloneIndex = join(repo.workTree, ".git", "index");
+  if (existsSync(cloneIndex)) copyFileSync(cloneIndex, join(repo.gitDir, "index"));
+  else await runnerGit(repo, ["read-tree", "HEAD"]);
 }
 
 /** Why the runner will not take the agent's commits. */

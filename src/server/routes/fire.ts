@@ -7,7 +7,7 @@ import { loadRoutines } from "../../config/load.ts";
 import { fireRoutine } from "../../queue/fire.ts";
 import { findLiveApiToken, touchApiToken } from "../../store/api-tokens.ts";
 import { apiTriggerMissing, hashApiToken, hasApiTrigger } from "../../triggers/api-token.ts";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import { randomId } from "../../util/ids.ts";
 
 /** Largest accepted fire body, in bytes. */

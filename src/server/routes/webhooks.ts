@@ -1,8 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
-import { loadRoutines } from "../../config/load.ts";
 import type { Routine, Trigger } from "../../config/routine-schema.ts";
-import { fireRoutine } from "../../queue/fire.ts";
-import { recordWebhookDelivery, setDeliveryRuns } from "../../store/webhook-deliveries.ts";
+import { type FireResult, fireRoutine } from "../../queue/fire.ts";
+import { recordWebhookDelivery } from "../../store/webhook-deliveries.ts";
 import { matchConditions } from "../../triggers/generic/conditions.ts";
 import { type WebhookSource, WebhookSourceSchema } from "../../triggers/generic/config-schema.ts";
 import { idempotencyKey } from "../../triggers/generic/idempotency-key.ts";
@@ -14,10 +13,11 @@ import {
 import { gateGithubAuthor } from "../../triggers/github/author-gate.ts";
 import { matchGithubEvent } from "../../triggers/github/filter.ts";
 import { summarizeGithubEvent } from "../../triggers/github/summarize-event.ts";
-import { isSignature256Header, verifyGithubSignature } from "../../triggers/github/verify-signature.ts";
+import { isSignature256Header, verifiedGithubText } from "../../triggers/github/verify-signature.ts";
 import { randomId } from "../../util/ids.ts";
-import type { AppDeps } from "../app.ts";
+import type { AppDeps } from "../deps.ts";
 import { boundedBody, ByteBudget } from "../body.ts";
+import { RoutineCache } from "../routine-cache.ts";
 
 /** GitHub caps webhook payloads at 25 MB ("Webhook events and payloads"). */
 export const GITHUB_MAX_BYTES = 25 * 1024 * 1024;
@@ -46,64 +46,94 @@ interface StartedRun {
   reason?: string;
 }
 
+/** A delivery to store, and how to tell which routine triggers it fires. */
+interface Delivery {
+  kind: "github" | "webhook";
+  source: string;
+  deliveryId: string;
+  /** The `X-GitHub-Event` name; `null` for generic sources. */
+  event: string | null;
+  /** The run context (computed only when some routine matches). */
+  context(): string;
+  now: number;
+  matches(t: Trigger): boolean;
+  gate?(routine: Routine): string | undefined;
+}
+
 /**
- * Stores one run for every trigger of an enabled routine that `matches` the delivery (a
- * routine with two matching triggers gets two), keyed by delivery and trigger so a repeat is
- * a no-op, and records how many runs the delivery started. When `gate` gives a reason for a
- * routine, its runs are recorded as `skipped` with that reason (outcome `gated`) and start
- * no session.
+ * Records the delivery and stores one run for every trigger of an enabled routine that
+ * `matches` it (a routine with two matching triggers gets two), keyed by delivery and trigger
+ * so a repeat is a no-op, with how many runs it started: all in one transaction, so a crash
+ * leaves either the delivery with all its runs or nothing (and GitHub's redelivery then
+ * stores it). When `gate` gives a reason for a routine, its runs are recorded as `skipped`
+ * with that reason (outcome `gated`) and start no session. Sessions the `replace` policy
+ * cancels are cancelled once the transaction has committed.
+ *
+ * @returns the runs, or `undefined` when the delivery was seen before (nothing is stored).
  */
-async function fireMatching(
+async function storeDelivery(
   deps: AppDeps,
-  d: {
-    kind: "github" | "webhook";
-    source: string;
-    deliveryId: string;
-    context: string;
-    now: number;
-    matches(t: Trigger): boolean;
-    gate?(routine: Routine): string | undefined;
-  },
-): Promise<StartedRun[]> {
-  const runs: StartedRun[] = [];
-  for (const routine of loadRoutines(deps.project.root).routines.filter((r) => r.enabled)) {
-    for (const [i, trigger] of routine.triggers.entries()) {
-      if (!d.matches(trigger)) continue;
-      const gated = d.gate?.(routine);
-      const r = await fireRoutine(
-        deps.project.store.db,
+  routines: RoutineCache,
+  d: Delivery,
+): Promise<StartedRun[] | undefined> {
+  // Matching is pure: done before the transaction, so the store is held only for the writes.
+  const planned: { routine: Routine; index: number; gated: string | undefined }[] = [];
+  for (const routine of routines.current()) {
+    if (!routine.enabled) continue;
+    for (const [index, trigger] of routine.triggers.entries()) {
+      if (d.matches(trigger)) planned.push({ routine, index, gated: d.gate?.(routine) });
+    }
+  }
+  const context = planned.some((p) => p.gated === undefined) ? d.context() : "";
+  const toCancel: string[] = [];
+  const fired = await deps.project.store.db.transaction().execute(async (trx) => {
+    const fresh = await recordWebhookDelivery(trx, {
+      source: d.source,
+      deliveryId: d.deliveryId,
+      event: d.event,
+      now: d.now,
+      runs: planned.length,
+    });
+    if (!fresh) return undefined;
+    const out: { routine: Routine; gated: string | undefined; result: FireResult }[] = [];
+    for (const { routine, index, gated } of planned) {
+      const result = await fireRoutine(
+        trx,
         {
           routine,
           trigger: d.kind,
-          dedupeKey: `${d.source}:${d.deliveryId}:${i}`,
-          ...(gated === undefined ? { context: d.context } : { skipReason: gated }),
+          dedupeKey: `${d.source}:${d.deliveryId}:${index}`,
+          ...(gated === undefined ? { context } : { skipReason: gated }),
           now: d.now,
         },
-        deps.pool ? { cancelRunning: (n) => deps.pool!.cancelRoutine(n) } : {},
-      );
-      const outcome = gated !== undefined && r.outcome === "skipped" ? "gated" : r.outcome;
-      deps.log?.(
-        "info",
-        `${d.kind === "github" ? "github" : `webhook ${d.source}`} fired ${routine.name}: ${outcome}${r.sessionId ? `, session ${r.sessionId}` : ""}`,
         {
-          routine: routine.name,
-          run: r.runId,
-          outcome,
-          delivery: d.deliveryId,
-          session: r.sessionId ?? null,
+          cancelRunning: (name) => {
+            toCancel.push(name);
+            return 0;
+          },
         },
       );
-      runs.push({
-        routine: routine.name,
-        run_id: r.runId,
-        outcome,
-        ...(r.sessionId ? { session_id: r.sessionId } : {}),
-        ...(r.reason ? { reason: r.reason } : {}),
-      });
+      out.push({ routine, gated, result });
     }
-  }
-  await setDeliveryRuns(deps.project.store.db, d.source, d.deliveryId, runs.length);
-  return runs;
+    return out;
+  });
+  if (fired === undefined) return undefined;
+  if (deps.pool) for (const name of toCancel) deps.pool.cancelRoutine(name);
+  return fired.map(({ routine, gated, result: r }) => {
+    const outcome = gated !== undefined && r.outcome === "skipped" ? "gated" : r.outcome;
+    deps.log?.(
+      "info",
+      `${d.kind === "github" ? "github" : `webhook ${d.source}`} fired ${routine.name}: ${outcome}${r.sessionId ? `, session ${r.sessionId}` : ""}`,
+      { routine: routine.name, run: r.runId, outcome, delivery: d.deliveryId, session: r.sessionId ?? null },
+    );
+    return {
+      routine: routine.name,
+      run_id: r.runId,
+      outcome,
+      ...(r.sessionId ? { session_id: r.sessionId } : {}),
+      ...(r.reason ? { reason: r.reason } : {}),
+    };
+  });
 }
 
 /**
@@ -128,6 +158,7 @@ export function webhookRoutes(deps: AppDeps): Hono {
   }
 
   const unverified = new ByteBudget(UNVERIFIED_BODY_BUDGET);
+  const routines = new RoutineCache(deps.project.root);
 
   app.post(
     "/v1/webhooks/github",
@@ -161,7 +192,9 @@ export function webhookRoutes(deps: AppDeps): Hono {
         );
       }
       const raw = Buffer.from(await c.req.arrayBuffer());
-      if (!(await verifyGithubSignature(secrets, raw, c.req.header("x-hub-signature-256")))) {
+      // The verified text is parsed as is: the body is decoded once.
+      const text = await verifiedGithubText(secrets, raw, c.req.header("x-hub-signature-256"));
+      if (text === undefined) {
         return c.json(
           { error: "invalid_signature", message: "X-Hub-Signature-256 is missing or does not match" },
           401,
@@ -177,7 +210,7 @@ export function webhookRoutes(deps: AppDeps): Hono {
       }
       let payload: unknown;
       try {
-        payload = JSON.parse(raw.toString("utf8"));
+        payload = JSON.parse(text);
       } catch {
         return c.json(
           {
@@ -187,31 +220,21 @@ export function webhookRoutes(deps: AppDeps): Hono {
           400,
         );
       }
-      const now = deps.project.clock.now();
-      if (
-        !(await recordWebhookDelivery(deps.project.store.db, {
-          source: "github",
-          deliveryId: delivery,
-          event,
-          now,
-        }))
-      ) {
-        return c.json({ delivery, duplicate: true, runs: [] }, 200);
-      }
-      const summary = summarizeGithubEvent(event, delivery, payload).slice(0, MAX_CONTEXT_CHARS);
       const allowed = deps.project.config.deque.allowed_authors;
-      const runs = await fireMatching(deps, {
+      const runs = await storeDelivery(deps, routines, {
         kind: "github",
         source: "github",
         deliveryId: delivery,
-        context: summary,
-        now,
+        event,
+        context: () => summarizeGithubEvent(event, delivery, payload).slice(0, MAX_CONTEXT_CHARS),
+        now: deps.project.clock.now(),
         matches: (t) => "github" in t && matchGithubEvent(t, event, payload).match,
         gate: (routine) => {
           const v = gateGithubAuthor(event, payload, { allowed, authors: routine.authors });
           return v.trusted ? undefined : v.reason;
         },
       });
+      if (runs === undefined) return c.json({ delivery, duplicate: true, runs: [] }, 200);
       const gated = runs.filter((r) => r.outcome === "gated");
       deps.log?.(gated.length ? "warn" : "info", "github delivery", {
         delivery,
@@ -285,21 +308,17 @@ export function webhookRoutes(deps: AppDeps): Hono {
     const conditions = matchConditions(source.conditions, json);
     if (!conditions.match) return c.json({ ignored: true, reason: conditions.reason }, 200);
     const deliveryId = idempotencyKey(source, headers, json) ?? `auto:${randomId(16)}`;
-    const now = deps.project.clock.now();
-    if (
-      !(await recordWebhookDelivery(deps.project.store.db, { source: name, deliveryId, event: null, now }))
-    ) {
-      return c.json({ delivery: deliveryId, duplicate: true, runs: [] }, 200);
-    }
-    const context = `Webhook from ${name} (delivery ${deliveryId}):\n\n\`\`\`json\n${JSON.stringify(json, null, 2).slice(0, MAX_CONTEXT_CHARS)}\n\`\`\``;
-    const runs = await fireMatching(deps, {
+    const runs = await storeDelivery(deps, routines, {
       kind: "webhook",
       source: name,
       deliveryId,
-      context,
-      now,
+      event: null,
+      context: () =>
+        `Webhook from ${name} (delivery ${deliveryId}):\n\n\`\`\`json\n${JSON.stringify(json, null, 2).slice(0, MAX_CONTEXT_CHARS)}\n\`\`\``,
+      now: deps.project.clock.now(),
       matches: (t) => "webhook" in t && t.webhook.source === name,
     });
+    if (runs === undefined) return c.json({ delivery: deliveryId, duplicate: true, runs: [] }, 200);
     return c.json({ delivery: deliveryId, runs }, 202);
   });
   return app;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { gateGithubAuthor } from "./author-gate.ts";
-import { githubExample } from "./test-examples.ts";
+import { githubExample } from "../../../test/support/github-examples.ts";
 
 const none = { allowed: [] as string[], authors: undefined };
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { GITHUB_EVENT_ACTIONS } from "./events.ts";
 import { GithubTriggerSchema, matchGithubEvent, type GithubTrigger } from "./filter.ts";
-import { githubExample, githubExamples } from "./test-examples.ts";
+import { githubExample, githubExamples } from "../../../test/support/github-examples.ts";
 
 /** Parses a trigger the way a routine file would be validated. */
 const trigger = (github: Record<string, unknown>): GithubTrigger => GithubTriggerSchema.parse({ github });

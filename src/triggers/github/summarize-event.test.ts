@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { summarizeGithubEvent } from "./summarize-event.ts";
-import { githubExample } from "./test-examples.ts";
+import { githubExample } from "../../../test/support/github-examples.ts";
 
 const DELIVERY = "72d3162e-cc78-11e3-81ab-4c9367dc0958";
 const summary = (event: string, payload: unknown) => summarizeGithubEvent(event, DELIVERY, payload);

@@ -1,7 +1,7 @@
 import { sign } from "@octokit/webhooks-methods";
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { githubExample } from "./test-examples.ts";
+import { githubExample } from "../../../test/support/github-examples.ts";
 import { verifyGithubSignature } from "./verify-signature.ts";
 
 const SECRET = "It's a Secret to Everybody";

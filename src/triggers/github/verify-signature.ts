@@ -64,6 +64,25 @@ export async function verifyGithubSignature(
   rawBody: string | Uint8Array,
   signature256Header: string | undefined,
 ): Promise<boolean> {
+  return (await verifiedGithubText(secrets, rawBody, signature256Header)) !== undefined;
+}
+
+/**
+ * {@link verifyGithubSignature}, returning the body as text when the signature is right (the
+ * UTF-8 text the HMAC was checked over), so a receiver parses the JSON without decoding the
+ * bytes a second time. Same rules, same refusals (`undefined` where the other gives `false`).
+ *
+ * @param secrets - the webhook secrets currently accepted, newest first.
+ * @param rawBody - the request body exactly as received (a `Buffer` or other `Uint8Array`).
+ * @param signature256Header - the `X-Hub-Signature-256` header value, if any.
+ * @returns the verified body text, or `undefined` when no secret produced this signature.
+ * @throws TypeError when `secrets` is empty or holds an empty string.
+ */
+export async function verifiedGithubText(
+  secrets: string[],
+  rawBody: string | Uint8Array,
+  signature256Header: string | undefined,
+): Promise<string | undefined> {
   if (
     !Array.isArray(secrets) ||
     secrets.length === 0 ||
@@ -73,12 +92,12 @@ export async function verifyGithubSignature(
       "nightshift: verifyGithubSignature needs at least one non-empty webhook secret; set the GitHub webhook secret in the server's environment",
     );
   }
-  if (!isSignature256Header(signature256Header)) return false;
+  if (!isSignature256Header(signature256Header)) return undefined;
   const text = exactText(rawBody);
-  if (text === undefined || text === "") return false;
+  if (text === undefined || text === "") return undefined;
   let ok = false;
   for (const secret of secrets) {
     if (await verify(secret, text, signature256Header)) ok = true;
   }
-  return ok;
+  return ok ? text : undefined;
 }
