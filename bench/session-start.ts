@@ -21,6 +21,10 @@
  * `GIT_TRACE2_EVENT` set, and the report shows every git call nightshift made before the spawn,
  * with its start and duration, plus the start-up time of `node -e ""` and `nightshift --version`.
  *
+ * On a slow or busy disk, run it on a tmpfs of your own (TMPDIR=/mnt/nsbench after
+ * `mount -t tmpfs -o size=2g tmpfs /mnt/nsbench`; `/dev/shm` is refused as a state folder,
+ * being a system folder). Each round keeps three 5,000-file trees: --iterations 7 needs about 1 GB.
+ *
  * Usage: node bench/session-start.ts [--iterations 7] [--files 5000] [--keep] [--check] [--cli FILE]
  * Writes bench/results/session-start.json.
  */
@@ -486,7 +490,8 @@ async function main(): Promise<void> {
       console.log(
         "\n  note: samples vary by more than 1.5× (other load on the machine, or many files deleted in the\n" +
           "  last minutes, e.g. by a previous run). Slow clones inflate both sides and shrink the ratio:\n" +
-          "  check the min ratio, wait a few minutes and run again, or use TMPDIR=/dev/shm.",
+          "  check the min ratio, wait a few minutes and run again, or use TMPDIR=<a tmpfs of your own>\n" +
+          "  (e.g. mount -t tmpfs -o size=2g tmpfs /mnt/nsbench; /dev/shm is refused as a system folder).",
       );
     console.log(
       `\n  start-up: \`node -e ""\` ${fmt(nodeBare)} · \`nightshift --version\` (Node + loading the CLI) ${fmt(cliLoad)}`,

@@ -109,6 +109,22 @@ export const ROWS: Row[] = [
     unit: "ms",
   },
   {
+    name: "agents page over 100,000 sessions, server time p95",
+    file: "agents-view",
+    value: (r) => num(at(r, "rows", "agents_page", "p95")),
+    bound: "max",
+    target: 100,
+    unit: "ms",
+  },
+  {
+    name: "event → browser latency through SSE, p95",
+    file: "agents-view",
+    value: (r) => num(at(r, "rows", "sse_latency", "p95")),
+    bound: "max",
+    target: 250,
+    unit: "ms",
+  },
+  {
     name: "guard pass over 500 PRs: PRodder's requests ÷ nightshift's (fewest of the passes)",
     file: "guard-requests",
     value: (r) => {

@@ -65,13 +65,31 @@ export async function openProject(
   const stateDir = stateDirPath(absRoot, config.state_dir);
   secureStateDir(stateDir);
   const store = await openStore(join(stateDir, "nightshift.db"));
+  try {
+    return await withStore(absRoot, config, stateDir, store, clock, opts);
+  } catch (err) {
+    // Nothing keeps the store open when the project cannot be opened.
+    await store.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The rest of {@link openProject} once the store is open: sources, forge, recovery. */
+async function withStore(
+  absRoot: string,
+  config: ProjectConfig,
+  stateDir: string,
+  store: Store,
+  clock: Clock,
+  opts: { env?: Record<string, string | undefined>; githubThrottle?: GithubThrottleOptions },
+): Promise<Project> {
   const repoName = config.forge.type === "github" ? config.forge.repo : repoNameFor(absRoot);
   const sources = new Map([[repoName, { name: repoName, path: absRoot }]]);
   for (const routine of loadRoutines(absRoot).routines) {
     for (const r of resolveRepos(absRoot, routine.repos, repoName))
       if (!sources.has(r.name)) sources.set(r.name, r);
   }
-  const forge = createForge(config.forge, {
+  const forge = await createForge(config.forge, {
     root: absRoot,
     clock,
     db: store.db,

@@ -63,9 +63,15 @@ export const ProjectConfigSchema = z
       .object({
         /** How long workspaces of finished sessions are kept before cleanup (`7d`, `12h`, `0` to remove at once). */
         retention: durationSchema({ zero: "to remove at once" }).default(7 * 86_400_000),
+        /**
+         * How long a finished session can be continued with `nightshift reply` (`7d`, `0`: never):
+         * its workspace and private HOME (the agent CLI's conversation files) are kept at least
+         * this long after it finished.
+         */
+        resume_window: durationSchema({ zero: "to allow no follow-ups" }).default(7 * 86_400_000),
       })
       .strict()
-      .default({ retention: 7 * 86_400_000 }),
+      .default({ retention: 7 * 86_400_000, resume_window: 7 * 86_400_000 }),
     git: z
       .object({
         author_name: z.string().min(1).default("nightshift"),

@@ -85,8 +85,8 @@ export function createDaemonScheduler(project: Project, opts: DaemonSchedulerOpt
     probe("schedule", "end");
     for (const f of report.fired)
       logger.info(
-        { routine: f.routine, slot: new Date(f.slot).toISOString(), outcome: f.outcome },
-        `schedule fired ${f.routine} for ${new Date(f.slot).toISOString()}: ${f.outcome}`,
+        { routine: f.routine, slot: new Date(f.slot).toISOString(), outcome: f.outcome, reason: f.reason },
+        `schedule fired ${f.routine} for ${new Date(f.slot).toISOString()}: ${f.outcome}${f.reason ? ` (${f.reason})` : ""}`,
       );
     for (const m of report.missed)
       logger.warn({ routine: m.routine, slot: new Date(m.slot).toISOString() }, "schedule slot missed");

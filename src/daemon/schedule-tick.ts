@@ -5,12 +5,14 @@ import { type CompiledSchedule, compileSchedule, type ScheduleSpec, slotKey } fr
 import { planDueSlots } from "../scheduler/missed.ts";
 import { oneOffTime } from "../scheduler/one-off.ts";
 import { advanceScheduleCursors, cursorKey, getScheduleCursors } from "../store/schedule-cursors.ts";
+import { pausedRoutines, pausedSkipReason } from "../store/routine-switches.ts";
 import { insertRuns, type NewRun, runKey } from "../store/runs.ts";
 import type { Database } from "../store/schema.ts";
 
 /** What one tick did, for logs and tests. */
 export interface TickReport {
-  fired: { routine: string; slot: number; outcome: string }[];
+  /** `reason`: why a fire was only recorded as skipped (an overlap policy, a paused routine). */
+  fired: { routine: string; slot: number; outcome: string; reason?: string }[];
   missed: { routine: string; slot: number }[];
   warnings: string[];
 }
@@ -155,14 +157,16 @@ function planFor(memo: SchedulerMemo, routine: Routine, usedSpecs: Set<string>):
 /**
  * Fires the schedule and one-off triggers of `routines` that fell due up to `now`. Each
  * trigger keeps a cursor in the store (how far its slots have been handled) that never moves
- * back, and every slot becomes at most one run — fired, skipped by the overlap policy, or
- * recorded as missed — because runs are unique per (routine, slot). So two schedulers on one
+ * back, and every slot becomes at most one run — fired, skipped by the overlap policy or
+ * because the routine is paused (`nightshift routines pause`; a paused routine's one-off is
+ * spent as skipped too), or recorded as missed — because runs are unique per (routine, slot). So two schedulers on one
  * store, or a clock set back, never produce a duplicate, and no slot disappears silently.
  * The first time a trigger is seen its cursor starts at `now` (no back-filling).
  *
  * A tick works out in memory which triggers may be due, then handles all of them in one
  * transaction that holds the store's write lock (`BEGIN IMMEDIATE`) with a fixed number of
- * statements: one reads their cursors, one inserts the missed slots, a few insert the fires
+ * statements: one reads their cursors, one inserts the missed slots, one reads the paused
+ * routines (only when something fires), a few insert the fires
  * (see `fireRoutines`), one advances the cursors. A tick with nothing due reads nothing; given
  * the same `routines` array as the last tick (the `RoutineWatcher` snapshot while no file
  * changed) and nothing due, it does not even look at the routines.
@@ -296,6 +300,13 @@ async function fireDue(
         }
       }
       inserted = await insertRuns(conn, missedRuns);
+      // A paused routine's slots are recorded as skipped (one query, only when something fires).
+      const paused = fires.length > 0 ? await pausedRoutines(conn) : undefined;
+      if (paused?.size)
+        for (const f of fires) {
+          const p = paused.get(f.routine.name);
+          if (p) f.skipReason = pausedSkipReason(p);
+        }
       results = await fireRoutines(
         conn,
         fires,
@@ -315,7 +326,12 @@ async function fireDue(
   fires.forEach((f, i) => {
     const r = results[i]!;
     if (r.outcome !== "duplicate")
-      report.fired.push({ routine: f.routine.name, slot: f.scheduledFor!, outcome: r.outcome });
+      report.fired.push({
+        routine: f.routine.name,
+        slot: f.scheduledFor!,
+        outcome: r.outcome,
+        ...(r.reason !== undefined ? { reason: r.reason } : {}),
+      });
   });
   return nextDue;
 }

@@ -6,7 +6,6 @@ import type { ProjectConfig } from "../config/project-schema.ts";
 import type { Database } from "../store/schema.ts";
 import type { Clock } from "../util/clock.ts";
 import type { GithubThrottleOptions } from "./github/client.ts";
-import { GithubForge } from "./github/github-forge.ts";
 import type { CiConfinement } from "./local/ci-command.ts";
 import { LocalForge, type LocalSource } from "./local/local-forge.ts";
 import { type Forge, ForgeError } from "./types.ts";
@@ -46,9 +45,13 @@ export interface ForgeDeps {
  * is its optional {@link Forge.local} member (a {@link LocalForgeAdmin}), so callers write
  * `const local = forge.local; if (local) …` rather than testing the class.
  *
- * @throws {ForgeError} when the token variable is unset or the private key file cannot be read.
+ * The GitHub adapter (and its HTTP client) is loaded only when the config names GitHub, so a
+ * local-forge project never pays for loading it.
+ *
+ * @throws {ForgeError} (as a rejection) when the token variable is unset or the private key
+ *   file cannot be read.
  */
-export function createForge(config: ProjectConfig["forge"], deps: ForgeDeps): Forge {
+export async function createForge(config: ProjectConfig["forge"], deps: ForgeDeps): Promise<Forge> {
   if (config.type === "local") {
     return new LocalForge({
       db: deps.db,
@@ -83,6 +86,7 @@ export function createForge(config: ProjectConfig["forge"], deps: ForgeDeps): Fo
         { cause: err },
       );
     }
+    const { GithubForge } = await import("./github/github-forge.ts");
     return new GithubForge({
       ...common,
       app: { appId: config.app.app_id, privateKey, installationId: config.app.installation_id },
@@ -95,6 +99,7 @@ export function createForge(config: ProjectConfig["forge"], deps: ForgeDeps): Fo
       `forge: the GitHub token variable ${config.token_env} is not set (forge.token_env); export ${config.token_env} with a token that has contents, issues and pull-request write on ${config.repo}, or configure forge.app`,
     );
   }
+  const { GithubForge } = await import("./github/github-forge.ts");
   return new GithubForge({
     ...common,
     token,

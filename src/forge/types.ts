@@ -141,6 +141,12 @@ export interface NewPullRequest {
   sessionId: string | null;
 }
 
+/** What {@link Forge.updatePullRequest} changes: a non-blank `title`, a `body` (may be empty). */
+export interface PullRequestPatch {
+  title?: string;
+  body?: string;
+}
+
 /**
  * The forge interface: everything nightshift asks of a code host. Two adapters implement it:
  * `local` (bare repositories on disk, the rest in the store; the embedded default) and
@@ -192,6 +198,17 @@ export interface Forge {
   /** Closes a pull request without merging it. */
   closePullRequest(repo: string, number: number): Promise<void>;
   /**
+   * Replaces a pull request's title and/or body (GitHub `PATCH /repos/{o}/{r}/pulls/{n}`);
+   * a field left out stays as it is. Works on open, closed and merged pull requests, as on
+   * GitHub. The session id recorded when the PR was opened ({@link PullRequest.sessionId})
+   * is kept. A follow-up session uses it to rewrite its PR's body as the whole conversation.
+   *
+   * @returns the pull request after the change.
+   * @throws {ForgeError} when there is no such pull request, `title` is blank, or neither
+   *   field is given.
+   */
+  updatePullRequest(repo: string, number: number, patch: PullRequestPatch): Promise<PullRequest>;
+  /**
    * Runs `fn` with the forge's writes coalesced into few requests, and resolves with its result
    * once every write made inside it is done. `setDraft`, `addComment` and `updateBranch`
    * calls made inside `fn` at the same time (a `Promise.all` over many PRs) share requests;
@@ -225,6 +242,19 @@ export interface NewReviewComment {
   /** Reply to this thread instead of starting one. */
   threadId?: string;
 }
+
+/**
+ * What `LocalForgeAdmin.mergePullRequest` did: the merge commit on the base (`sha`, whose
+ * parents are `baseBefore` and `headSha`), or why it refused, with a sentence saying so.
+ */
+export type LocalMergeResult =
+  | { merged: true; sha: string; base: string; baseBefore: string; headSha: string }
+  | {
+      merged: false;
+      reason:
+        "draft" | "not_open" | "head_moved" | "checks_failed" | "checks_pending" | "conflict" | "base_moved";
+      detail: string;
+    };
 
 /** The local forge merges at once, so an update always knows the new head. */
 export type LocalUpdateBranchResult =
@@ -280,6 +310,19 @@ export interface LocalForgeAdmin {
   resolveReviewThread(repo: string, threadId: string, resolved?: boolean): Promise<void>;
   /** `Forge.updateBranch`, which on the local forge always knows the new head. */
   updateBranch(repo: string, number: number, expectedHeadSha: string): Promise<LocalUpdateBranchResult>;
+  /**
+   * Merges an open, ready pull request into its base with a merge commit (`git merge --no-ff`
+   * done in the bare repository, the base updated by compare-and-swap so a concurrent push is
+   * never lost) and marks it merged. Refuses — `merged: false` with a reason — a draft, a closed
+   * or merged PR, failing or pending checks (with `forge.ci` set, a head without a `ci` result
+   * is pending), a conflict, or a head other than `opts.expectedHeadSha`.
+   * @throws {ForgeError} when there is no such pull request or one of its branches is gone.
+   */
+  mergePullRequest(
+    repo: string,
+    number: number,
+    opts?: { expectedHeadSha?: string },
+  ): Promise<LocalMergeResult>;
 }
 
 /**

@@ -26,7 +26,8 @@ export interface FireRequest {
   issueNumber?: number;
   /**
    * Record the fire as `skipped` with this reason instead of queueing it: a fire that must
-   * not start a session but must not vanish either (a GitHub delivery by an untrusted author).
+   * not start a session but must not vanish either (a GitHub delivery by an untrusted author,
+   * a fire of a paused routine). Its `scheduledFor` is kept; context and issue are not.
    */
   skipReason?: string;
   now: number;
@@ -61,6 +62,7 @@ export async function fireRoutine(
       dedupeKey: req.dedupeKey,
       maxRunning: maxRunningFor(req.routine),
       now: req.now,
+      ...(req.scheduledFor !== undefined ? { scheduledFor: req.scheduledFor } : {}),
       state: "skipped",
       reason: req.skipReason,
     });
@@ -159,13 +161,14 @@ export async function fireRoutines(
     };
     let entry: (typeof planned)[number];
     if (req.skipReason !== undefined) {
-      // As fireRoutine: a skipped fire records no slot time, context or issue.
+      // As fireRoutine: a skipped fire records its slot time (a paused schedule), no context or issue.
       const skipped: NewRun = {
         routine: base.routine,
         trigger: base.trigger,
         dedupeKey: base.dedupeKey,
         maxRunning: base.maxRunning,
         now: base.now,
+        ...(req.scheduledFor !== undefined ? { scheduledFor: req.scheduledFor } : {}),
       };
       entry = {
         key,

@@ -8,8 +8,10 @@ import {
   finishRun,
   heartbeatRun,
   type RunRow,
+  type RunRequestData,
   requeueRun,
   retryOrFailRun,
+  runRequestOf,
   setRunSession,
 } from "../store/runs.ts";
 import { findSession, updateSession } from "../store/sessions.ts";
@@ -180,6 +182,11 @@ export class WorkerPool {
     };
     beat();
     try {
+      const request = runRequestOf(run);
+      if (request) {
+        await this.#executeRequest(run, request, abort, () => cancelBeat?.());
+        return;
+      }
       const routine = loadRoutine(this.#project.root, run.routine);
       const issue =
         run.issue_number !== null
@@ -247,6 +254,78 @@ export class WorkerPool {
       });
       this.#opts.log?.("error", "run could not start", { run: run.id, error: (err as Error).message });
       this.#emit("finished", run, "failed");
+    }
+  }
+
+  /**
+   * A run that carries a request (store/runs.ts `RunRequestData`): a follow-up of a finished
+   * session (src/runner/follow-up.ts) or a dispatch (src/runner/dispatch.ts). One session, no
+   * retry (its failures are the agent's, or the parent's workspace is gone); a shutdown puts it
+   * back like any run. Errors (a gone routine, a session past its resume window) fail the run.
+   */
+  async #executeRequest(
+    run: RunRow,
+    request: RunRequestData,
+    abort: AbortController,
+    stopBeat: () => void,
+  ): Promise<void> {
+    const { db } = this.#project.store;
+    const clock = this.#project.clock;
+    const announced = run.attempt === 1 && run.session_id ? await findSession(db, run.session_id) : undefined;
+    const sessionId = run.attempt === 1 && run.session_id && !announced ? run.session_id : undefined;
+    const opts = {
+      signal: abort.signal,
+      ...(sessionId ? { sessionId } : {}),
+      ...(this.#opts.hostEnv ? { hostEnv: this.#opts.hostEnv } : {}),
+      onCreated: (id: string) => void setRunSession(db, run.id, id),
+    };
+    let session;
+    let reason: string | undefined;
+    if (request.kind === "follow_up") {
+      const { runFollowUp } = await import("../runner/follow-up.ts");
+      const out = await runFollowUp(
+        this.#project,
+        {
+          parentSessionId: request.parentSessionId ?? "",
+          text: request.text ?? "",
+          ...(request.toolAnswer ? { toolAnswer: request.toolAnswer } : {}),
+          trigger: run.trigger,
+        },
+        opts,
+      );
+      session = out.session;
+      if (out.storedOn) reason = `session ${out.storedOn} was running: the reply waits for it as a message`;
+    } else {
+      const { runDispatch } = await import("../runner/dispatch.ts");
+      session = await runDispatch(
+        this.#project,
+        {
+          prompt: request.prompt ?? "",
+          ...(request.routine ? { routine: request.routine } : {}),
+          ...(request.agent ? { agent: request.agent } : {}),
+          ...(request.model ? { model: request.model } : {}),
+          ...(request.repos ? { repos: request.repos } : {}),
+        },
+        opts,
+      );
+    }
+    stopBeat();
+    const now = clock.now();
+    if (session?.state === "cancelled" && abort.signal.reason === SHUTDOWN) {
+      const why = `${SHUTDOWN_REQUEUE_REASON} (run ${run.id}; attempt ${run.attempt} not counted)`;
+      await updateSession(db, session.id, { reason: why });
+      await requeueRun(db, run.id, this.owner, { now, reason: why });
+      this.#emit("finished", run, "requeued");
+    } else if (session?.state === "cancelled") {
+      await finishRun(db, run.id, this.owner, {
+        state: "cancelled",
+        reason: session.reason ?? "cancelled",
+        now,
+      });
+      this.#emit("finished", run, "cancelled");
+    } else {
+      await finishRun(db, run.id, this.owner, { state: "done", ...(reason ? { reason } : {}), now });
+      this.#emit("finished", run, "done");
     }
   }
 

@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import { type Database } from "../store/schema.ts";
-import { TERMINAL_STATES } from "../session/states.ts";
+import { IDLE_STATES } from "../session/states.ts";
 import { processAlive } from "../util/process.ts";
 
 /**
@@ -15,7 +15,7 @@ export async function recoverInterruptedSessions(db: Kysely<Database>, now: numb
   const open = await db
     .selectFrom("sessions")
     .select(["id", "runner_pid", "agent_pid"])
-    .where("state", "not in", TERMINAL_STATES)
+    .where("state", "not in", IDLE_STATES)
     .where("runner_host", "=", hostname())
     .execute();
   const dead = open.filter(

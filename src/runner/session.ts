@@ -1,6 +1,7 @@
 import type { SessionRow } from "../store/schema.ts";
 import type { Project } from "../project.ts";
 import { internalErrorReason } from "./reason.ts";
+import { prewarmSandbox } from "./sandbox/wrap.ts";
 import { runMainPass } from "./session/agent.ts";
 import { type RunRequest, SessionContext } from "./session/context.ts";
 import { deliverSession } from "./session/deliver.ts";
@@ -29,6 +30,8 @@ export async function runSession(project: Project, req: RunRequest): Promise<Ses
     await ctx.setState("preparing");
     const inputs = await resolveInputs(ctx);
     if (inputs.end) return await ctx.finish(inputs.end);
+    // The sandbox's cold start (probes, proxy, bridges) runs alongside the clone.
+    prewarmSandbox(inputs.next.environment);
     const ws = await prepareWorkspace(ctx);
     if (ws.end) return await ctx.finish(ws.end);
     const conf = await confineSession(ctx, inputs.next, ws.next);

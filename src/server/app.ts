@@ -4,7 +4,9 @@ import { HTTPException } from "hono/http-exception";
 import { findLiveApiToken } from "../store/api-tokens.ts";
 import { findSession } from "../store/sessions.ts";
 import { hashApiToken } from "../triggers/api-token.ts";
+import { dashboardRoutes } from "./dashboard/index.ts";
 import { fireRoutes } from "./routes/fire.ts";
+import { sessionRoutes } from "./routes/sessions.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import type { AppDeps } from "./deps.ts";
 
@@ -103,7 +105,9 @@ export function createApp(deps: AppDeps): Hono {
 
   app.route("/", sessions);
   app.route("/", fireRoutes(deps));
+  app.route("/", sessionRoutes(deps));
   app.route("/", webhookRoutes(deps));
+  app.route("/", dashboardRoutes(deps));
   return app;
 }
 

@@ -4,12 +4,18 @@
  * the CLI all speak these words.
  */
 
-/** Lifecycle states of a session, in order; the last four are terminal. */
+/**
+ * Lifecycle states of a session, in order; the last four are terminal. `needs_input`: the
+ * agent asked the person a question and its run ended (no process, no worker slot); the
+ * session waits for the answer, which continues it as a follow-up. It is not terminal: its
+ * workspace and private HOME (the agent CLI's conversation) are kept until it is answered.
+ */
 export const SESSION_STATES = [
   "queued",
   "preparing",
   "running",
   "finishing",
+  "needs_input",
   "succeeded",
   "failed",
   "timed_out",
@@ -17,6 +23,11 @@ export const SESSION_STATES = [
 ] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
 export const TERMINAL_STATES: readonly SessionState[] = ["succeeded", "failed", "timed_out", "cancelled"];
+/**
+ * States in which no process of the session runs: the terminal ones and `needs_input`.
+ * Recovery skips them, `logs -f` stops following at them.
+ */
+export const IDLE_STATES: readonly SessionState[] = [...TERMINAL_STATES, "needs_input"];
 
 /**
  * What happened to the machinery (`infra_outcome`) versus the task (`task_outcome`): a

@@ -5,6 +5,44 @@ import type { Database, RunState, RunsTable } from "./schema.ts";
 /** A run as read from the store. */
 export type RunRow = Selectable<RunsTable>;
 
+/**
+ * What a queued run asks for beyond running its routine (stored as JSON in `runs.request`):
+ * a follow-up of a finished session (`parentSessionId`, `text`; `toolAnswer`: the answers to
+ * a question the agent asked, by question text), or a dispatch (an ad-hoc session: `prompt`,
+ * optional `agent`, `model`, `repos`, `title`; `routine: null` when it runs with the
+ * project's defaults rather than a routine's settings).
+ */
+export interface RunRequestData {
+  kind: "follow_up" | "dispatch";
+  parentSessionId?: string;
+  text?: string;
+  toolAnswer?: Record<string, string>;
+  prompt?: string;
+  routine?: string | null;
+  agent?: string;
+  model?: string;
+  repos?: string[];
+  title?: string;
+}
+
+/**
+ * The request a run carries, or `undefined` for a plain run.
+ * @throws {Error} when the stored JSON is not a request (a damaged row).
+ */
+export function runRequestOf(run: Pick<RunRow, "id" | "request">): RunRequestData | undefined {
+  if (!run.request) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(run.request);
+  } catch (err) {
+    throw new Error(`run ${run.id}: its stored request is not JSON`, { cause: err });
+  }
+  const kind = (data as { kind?: unknown } | null)?.kind;
+  if (kind !== "follow_up" && kind !== "dispatch")
+    throw new Error(`run ${run.id}: its stored request has no known kind (follow_up or dispatch)`);
+  return data as RunRequestData;
+}
+
 /** A fire to record. `state` is `pending` for work, or `skipped`/`missed` for a slot that only gets recorded. */
 export interface NewRun {
   routine: string;
@@ -20,6 +58,8 @@ export interface NewRun {
   maxAttempts?: number;
   /** The id the first attempt's session will have (announced to API callers). */
   sessionId?: string;
+  /** A follow-up or dispatch this run carries (see {@link RunRequestData}). */
+  request?: RunRequestData;
   now: number;
 }
 
@@ -50,6 +90,7 @@ export async function insertRun(db: Kysely<Database>, r: NewRun): Promise<{ inse
       lease_owner: null,
       lease_expires_at: null,
       session_id: r.sessionId ?? null,
+      ...(r.request ? { request: JSON.stringify(r.request) } : {}),
       created_at: r.now,
       started_at: null,
       finished_at: r.state && r.state !== "pending" ? r.now : null,
@@ -85,6 +126,33 @@ export async function claimNextRun(
           AND (r.max_running = 0 OR r.max_running > (
             SELECT count(*) FROM runs o WHERE o.routine = r.routine AND o.state = 'running'))
         ORDER BY r.available_at, r.created_at, r.id
+        LIMIT 1)
+       AND state = 'pending'
+    RETURNING *`.execute(db);
+  return rows[0];
+}
+
+/**
+ * Leases the pending follow-up run of session `parentId` (dedupe key `follow-up-of:<id>…`,
+ * see runner/session/replies.ts) to `owner`, as {@link claimNextRun} does: one UPDATE, so a
+ * worker and a foreground command never both get it.
+ *
+ * @returns the claimed run, or `undefined` when none is pending.
+ */
+export async function claimFollowUpRun(
+  db: Kysely<Database>,
+  parentId: string,
+  opts: { owner: string; now: number; leaseMs: number },
+): Promise<RunRow | undefined> {
+  const key = `follow-up-of:${parentId}`;
+  const { rows } = await sql<RunRow>`
+    UPDATE runs
+       SET state = 'running', lease_owner = ${opts.owner}, lease_expires_at = ${opts.now + opts.leaseMs},
+           attempt = attempt + 1, started_at = ${opts.now}
+     WHERE id = (
+       SELECT r.id FROM runs r
+        WHERE r.state = 'pending' AND (r.dedupe_key = ${key} OR r.dedupe_key LIKE ${`${key}:%`})
+        ORDER BY r.created_at, r.id
         LIMIT 1)
        AND state = 'pending'
     RETURNING *`.execute(db);

@@ -21,6 +21,7 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   schedule_cursors: ScheduleCursorsTable;
   work_claims: WorkClaimsTable;
+  session_messages: SessionMessagesTable;
 }
 
 /** An item a deque session is working on now (see store/work-claims.ts). Times are ms. */
@@ -55,7 +56,12 @@ export interface SessionsTable {
   pr_number: number | null;
   workspace_path: string | null;
   workspace_removed_at: number | null;
+  /** The agent CLI's own conversation id (Claude Code's session id, Codex's thread id): what a follow-up resumes. */
   agent_session_id: string | null;
+  /** The session this one continues (a follow-up: same workspace, branch and PR); null for a first session. */
+  parent_session_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A short title for lists (a dispatch's first prompt line, at most 80 characters); null when none. */
+  title: ColumnType<string | null, string | null | undefined, string | null>;
   exit_code: number | null;
   /** Host name and process id of the runner that owns a non-terminal session (crash recovery). */
   runner_host: string | null;
@@ -226,9 +232,27 @@ export interface RunsTable {
   lease_owner: string | null;
   lease_expires_at: number | null;
   session_id: string | null;
+  /**
+   * A queued follow-up or dispatch (JSON of store/runs.ts `RunRequestData`); null for a plain
+   * run of a routine.
+   */
+  request: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+}
+
+/**
+ * A reply sent to a session that was still running (migration 0006): kept until the session's
+ * turn ends, then delivered as (part of) a follow-up session, whose id is stored in
+ * `delivered_session_id`. Times are ms.
+ */
+export interface SessionMessagesTable {
+  id: string;
+  session_id: string;
+  text: string;
+  created_at: number;
+  delivered_session_id: string | null;
 }
 
 export interface ApiTokensTable {

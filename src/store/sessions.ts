@@ -14,6 +14,10 @@ export interface NewSession {
   createdAt: number;
   /** The process that runs it, so a crash can be detected (see runner/recovery.ts). */
   runner?: { host: string; pid: number };
+  /** The session this one continues (a follow-up). */
+  parentSessionId?: string | null;
+  /** A short title for lists (a dispatch's first prompt line). */
+  title?: string | null;
 }
 
 /** Inserts a queued session. */
@@ -42,6 +46,8 @@ export async function insertSession(db: Kysely<Database>, s: NewSession): Promis
       workspace_path: null,
       workspace_removed_at: null,
       agent_session_id: null,
+      parent_session_id: s.parentSessionId ?? null,
+      title: s.title ?? null,
       exit_code: null,
       runner_host: s.runner?.host ?? null,
       runner_pid: s.runner?.pid ?? null,
@@ -204,4 +210,50 @@ export async function itemAttempts(
       r.state !== "succeeded" ? "failed" : r.task_outcome === "no_changes" ? "no_changes" : "succeeded",
     sessionId: r.id,
   }));
+}
+
+/** The follow-ups of a session (sessions whose `parent_session_id` is `id`), oldest first. */
+export async function followUpsOf(db: Kysely<Database>, id: string): Promise<SessionRow[]> {
+  return db
+    .selectFrom("sessions")
+    .selectAll()
+    .where("parent_session_id", "=", id)
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
+}
+
+/**
+ * Sessions that use the workspace folder `path` and still hold it: not finished, or finished
+ * after `after` (ms). A follow-up shares its parent's workspace, so retention keeps the folder
+ * while any of them does.
+ */
+export async function sessionsHoldingWorkspace(
+  db: Kysely<Database>,
+  path: string,
+  after: number,
+): Promise<Pick<SessionRow, "id">[]> {
+  return db
+    .selectFrom("sessions")
+    .select("id")
+    .where("workspace_path", "=", path)
+    .where((eb) =>
+      eb.or([
+        eb("finished_at", "is", null),
+        eb("finished_at", ">", after),
+        // Waiting for an answer: it holds its workspace until it is answered.
+        eb("state", "=", "needs_input"),
+      ]),
+    )
+    .execute();
+}
+
+/** Marks every session using the workspace folder `path` as having had it removed at `now`. */
+export async function markWorkspaceRemoved(db: Kysely<Database>, path: string, now: number): Promise<void> {
+  await db
+    .updateTable("sessions")
+    .set({ workspace_removed_at: now })
+    .where("workspace_path", "=", path)
+    .where("workspace_removed_at", "is", null)
+    .execute();
 }

@@ -42,16 +42,16 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("no forge section: the local forge", () => {
-  const forge = createForge(forgeConfig(undefined), deps);
+test("no forge section: the local forge", async () => {
+  const forge = await createForge(forgeConfig(undefined), deps);
   expect(forge).toBeInstanceOf(LocalForge);
   expect(forge.kind).toBe("local");
 });
 
-test("github with the token variable unset: a ForgeError naming the variable", () => {
+test("github with the token variable unset: a ForgeError naming the variable", async () => {
   const config = forgeConfig({ type: "github", repo: "acme/widgets", token_env: "WIDGETS_TOKEN" });
-  expect(() => createForge(config, deps)).toThrow(ForgeError);
-  expect(() => createForge(config, deps)).toThrow(/WIDGETS_TOKEN is not set.*export WIDGETS_TOKEN/);
+  await expect(createForge(config, deps)).rejects.toThrow(ForgeError);
+  await expect(createForge(config, deps)).rejects.toThrow(/WIDGETS_TOKEN is not set.*export WIDGETS_TOKEN/);
 });
 
 test("github with a token: talks to api_url, fills the git_url template, short names take the owner", async () => {
@@ -61,7 +61,7 @@ test("github with a token: talks to api_url, fills the git_url template, short n
     api_url: fake.url,
     git_url: "ssh://git@git.example/{owner}/{repo}.git",
   });
-  const forge = createForge(config, { ...deps, env: { GITHUB_TOKEN: "tok-from-env" } });
+  const forge = await createForge(config, { ...deps, env: { GITHUB_TOKEN: "tok-from-env" } });
   expect(forge).toBeInstanceOf(GithubForge);
   const r = await forge.repo("widgets");
   expect(r).toMatchObject({
@@ -72,7 +72,7 @@ test("github with a token: talks to api_url, fills the git_url template, short n
   const issue = await forge.createIssue("acme/widgets", { title: "hello", body: "", author: "x" });
   expect(issue.author).toBe("nightshift-bot");
   // A wrong token's error names the configured variable.
-  const bad = createForge(config, { ...deps, env: { GITHUB_TOKEN: "nope" } });
+  const bad = await createForge(config, { ...deps, env: { GITHUB_TOKEN: "nope" } });
   await expect(bad.getIssue("acme/widgets", 1)).rejects.toThrow(/set GITHUB_TOKEN to a token/);
 });
 
@@ -85,7 +85,7 @@ test("github App: reads the private key file relative to the project root", asyn
   });
   writeFileSync(join(dir, "app.pem"), privateKey.export({ type: "pkcs8", format: "pem" }).toString());
   const app = { app_id: 99, private_key_file: "app.pem", installation_id: 5 };
-  const forge = createForge(
+  const forge = await createForge(
     forgeConfig({ type: "github", repo: "acme/widgets", api_url: fake.url, app }),
     deps,
   );
@@ -98,7 +98,7 @@ test("github App: reads the private key file relative to the project root", asyn
     repo: "acme/widgets",
     app: { ...app, private_key_file: "nope.pem" },
   });
-  expect(() => createForge(missing, deps)).toThrow(
+  await expect(createForge(missing, deps)).rejects.toThrow(
     /cannot read the GitHub App private key .*nope\.pem \(forge\.app\.private_key_file\)/,
   );
 });

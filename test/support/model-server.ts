@@ -12,10 +12,26 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import * as zlib from "node:zlib";
 
+/**
+ * One scripted tool call. `namespace`: the Responses-API namespace the tool belongs to, for a
+ * tool offered inside a `{"type":"namespace","name":…,"tools":[…]}` entry of the request's
+ * `tools` (Codex 0.169 offers each MCP server's tools that way, as `mcp__<server>` holding
+ * `<tool>`); the `function_call` item then carries `name: tool` and `namespace`. The Messages
+ * API has no namespaces: there the call is named `<namespace>__<tool>` (Claude Code's own
+ * name for an MCP tool, `mcp__<server>__<tool>`).
+ */
+export interface ToolStep {
+  tool: string;
+  input: Record<string, unknown>;
+  /** A text block before the call. */
+  text?: string;
+  namespace?: string;
+}
+
 /** One scripted model reply. */
 export type ScriptStep =
   | { text: string } // assistant text, stop_reason end_turn
-  | { tool: string; input: Record<string, unknown>; text?: string } // one tool call (optional text block before it), stop_reason tool_use
+  | ToolStep // one tool call (optional text block before it), stop_reason tool_use
   | { error: { status: number; type: string; message: string } }; // HTTP error reply
 
 export interface RecordedRequest {
@@ -174,16 +190,15 @@ interface AnthropicBlock {
   input?: Record<string, unknown>;
 }
 
-function anthropicBlocks(
-  step: { text: string } | { tool: string; input: Record<string, unknown>; text?: string },
-): {
+function anthropicBlocks(step: { text: string } | ToolStep): {
   blocks: AnthropicBlock[];
   stopReason: "end_turn" | "tool_use";
 } {
   if ("tool" in step) {
     const blocks: AnthropicBlock[] = [];
     if (step.text) blocks.push({ type: "text", text: step.text });
-    blocks.push({ type: "tool_use", id: newId("toolu_"), name: step.tool, input: step.input });
+    const name = step.namespace ? `${step.namespace}__${step.tool}` : step.tool;
+    blocks.push({ type: "tool_use", id: newId("toolu_"), name, input: step.input });
     return { blocks, stopReason: "tool_use" };
   }
   return { blocks: [{ type: "text", text: step.text }], stopReason: "end_turn" };
@@ -282,9 +297,7 @@ function openaiUsage(usage: Usage): Json {
   };
 }
 
-function openaiItems(
-  step: { text: string } | { tool: string; input: Record<string, unknown>; text?: string },
-): Json[] {
+function openaiItems(step: { text: string } | ToolStep): Json[] {
   const items: Json[] = [];
   const text = step.text;
   if (text) {
@@ -303,6 +316,9 @@ function openaiItems(
       status: "completed",
       call_id: newId("call_"),
       name: step.tool,
+      // A tool inside a namespace (Codex offers each MCP server's tools as one): the item
+      // names the tool and, apart, its namespace; that is how Codex 0.169 parses such a call.
+      ...(step.namespace ? { namespace: step.namespace } : {}),
       arguments: JSON.stringify(step.input),
     });
   }

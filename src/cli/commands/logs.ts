@@ -2,7 +2,8 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { findSession } from "../../store/sessions.ts";
 import { type SessionRow } from "../../store/schema.ts";
-import { TERMINAL_STATES } from "../../session/states.ts";
+import { IDLE_STATES } from "../../session/states.ts";
+import { openSessionQuestion, type SessionQuestion } from "../../store/session-questions.ts";
 import { readEvents } from "../../store/transcript.ts";
 import type { TranscriptEvent } from "../../runner/transcript/events.ts";
 import { CliError, withProject } from "../context.ts";
@@ -38,12 +39,35 @@ export function registerLogs(program: Command): void {
             }
             if (!opts.follow) break;
             const now = await findSession(p.store.db, s.id);
-            if (events.length === 0 && now && TERMINAL_STATES.includes(now.state)) break;
+            if (events.length === 0 && now && IDLE_STATES.includes(now.state)) break;
             await new Promise((r) => setTimeout(r, FOLLOW_POLL_MS));
           }
+          // Waiting for an answer: the question, its choices and how to answer.
+          const last = await findSession(p.store.db, s.id);
+          const open =
+            last?.state === "needs_input" ? await openSessionQuestion(p.store.db, s.id) : undefined;
+          if (open && !opts.json) process.stdout.write(`${questionLines(open, s.id)}\n`);
         });
       },
     );
+}
+
+/**
+ * A question a `needs_input` session waits on, for the terminal: each question, its numbered
+ * choices (label — description), and the `nightshift reply` command that answers it.
+ */
+export function questionLines(q: SessionQuestion, sessionId: string): string {
+  const lines = [pc.yellow(pc.bold("? the agent is waiting for your answer"))];
+  for (const x of q.questions) {
+    lines.push(
+      `  ${x.header ? pc.dim(`[${x.header}] `) : ""}${x.question}${x.multiSelect ? pc.dim(" (one or more, comma-separated)") : ""}`,
+    );
+    x.options.forEach((o, i) =>
+      lines.push(`    ${i + 1}. ${o.label}${o.description ? pc.dim(` — ${o.description}`) : ""}`),
+    );
+  }
+  lines.push(pc.dim(`  answer: nightshift reply ${sessionId} "<answer>"`));
+  return lines.join("\n");
 }
 
 /**

@@ -286,6 +286,38 @@ export function registerPr(program: Command): void {
       },
     );
 
+  pr.command("merge")
+    .description(
+      "merge a ready pull request into its base with a merge commit (local forge; refused when draft, closed, failing or pending checks, or conflicting)",
+    )
+    .argument("<number>", "pull request number", positiveInt("pull request number"))
+    .option("--expected-head-sha <sha>", "refuse if the head is no longer this commit")
+    .option("--repo <name>", "repository on the forge (default: the project's)")
+    .option("--json", "print JSON")
+    .action(async (number: number, opts: { expectedHeadSha?: string; json?: boolean }, cmd: Command) => {
+      await withProject(cmd, async (p) => {
+        const forge = localForge(p, "pr merge");
+        const repo = repoOption(cmd, p.repoName);
+        const r = await forge.mergePullRequest(
+          repo,
+          number,
+          opts.expectedHeadSha ? { expectedHeadSha: opts.expectedHeadSha } : {},
+        );
+        if (opts.json) {
+          if (!r.merged) process.exitCode = 1;
+          return printJson(r);
+        }
+        if (!r.merged)
+          throw new CliError(`cannot merge #${number} (${r.reason.replace("_", " ")}): ${r.detail}`, 1);
+        console.log(`merged #${number} into ${r.base}: merge commit ${r.sha.slice(0, 10)}`);
+        console.log(
+          pc.dim(
+            `sessions start from the merged ${r.base}; bring the merge into your repository with \`git pull ${forge.barePath(repo)} ${r.base}\` before you commit to ${r.base} (a ${r.base} with new commits but not the merge replaces the forge's)`,
+          ),
+        );
+      });
+    });
+
   pr.command("update-branch")
     .description("merge the base branch into a pull request's head (no rebase, no force-push)")
     .argument("<number>", "pull request number", positiveInt("pull request number"))

@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from "node:fs";
+import { userInfo } from "node:os";
 import { parseDocument } from "yaml";
 import { resolve } from "node:path";
 import type { Command } from "commander";
@@ -16,6 +17,7 @@ import {
 import type { ProjectConfig } from "../../config/project-schema.ts";
 import type { Routine, Trigger } from "../../config/routine-schema.ts";
 import type { compileSchedule as CompileSchedule } from "../../scheduler/schedule.ts";
+import { routineSwitches, setRoutinePaused } from "../../store/routine-switches.ts";
 import { listRuns } from "../../store/runs.ts";
 import { listSessions } from "../../store/sessions.ts";
 import { CliError, printJson, withProject, workDir } from "../context.ts";
@@ -81,6 +83,11 @@ export function registerRoutines(program: Command): void {
         const lastFire = await Promise.all(
           list.map(async (r) => (await listRuns(p.store.db, { routine: r.name, limit: 1 }))[0]),
         );
+        const switches = await routineSwitches(p.store.db);
+        const pausedOf = (r: Routine) => {
+          const sw = switches.get(r.name);
+          return sw?.paused ? { reason: sw.reason, since: sw.changed_at, by: sw.changed_by } : null;
+        };
         if (opts.json) {
           printJson({
             routines: list.map((r, i) => ({
@@ -88,6 +95,7 @@ export function registerRoutines(program: Command): void {
               next_run: r.enabled ? (nextRun(r, p.clock.now(), compileSchedule) ?? null) : null,
               last_session: last[i] ?? null,
               last_fire: lastFire[i] ?? null,
+              paused: pausedOf(r),
             })),
             errors: errors.map((e) => e.message),
           });
@@ -104,13 +112,16 @@ export function registerRoutines(program: Command): void {
                 r.workflow?.type === "guard"
                   ? "guard (no agent)"
                   : r.agent + (r.model ? ` (${r.model})` : "") + (r.workflow ? ` · ${r.workflow.type}` : ""),
-                r.enabled ? "yes" : "no",
+                (r.enabled ? "yes" : "no") +
+                  ((pz) => (pz ? ` (paused${pz.reason ? `: ${pz.reason}` : ""})` : ""))(pausedOf(r)),
                 r.triggers.map(describeTrigger).join("; ") || "manual",
-                r.enabled
-                  ? ((next) => zonedTime(next?.at, next?.timezone))(
-                      nextRuns(r, p.clock.now(), 1, compileSchedule)[0],
-                    )
-                  : "disabled",
+                !r.enabled
+                  ? "disabled"
+                  : pausedOf(r)
+                    ? "paused"
+                    : ((next) => zonedTime(next?.at, next?.timezone))(
+                        nextRuns(r, p.clock.now(), 1, compileSchedule)[0],
+                      ),
                 lastFire[i]
                   ? `${zonedTime(lastFire[i]!.scheduled_for ?? lastFire[i]!.created_at, routineTimeZone(r))} ${lastFire[i]!.state}${lastFire[i]!.reason?.startsWith("late:") ? " (late)" : ""}`
                   : null,
@@ -184,6 +195,51 @@ export function registerRoutines(program: Command): void {
         console.log(`${name}: enabled: ${value}`);
       });
   }
+
+  routines
+    .command("pause")
+    .description(
+      "pause a routine: its schedule, API and webhook fires are recorded as skipped until resumed (the file is unchanged)",
+    )
+    .argument("<name>")
+    .option("--reason <text>", "why (shown in the skipped runs and in `routines list`)")
+    .option("--by <who>", "who paused it (default: the OS user)")
+    .action(async (name: string, opts: { reason?: string; by?: string }, cmd: Command) => {
+      await withProject(cmd, async (p) => {
+        loadRoutine(p.root, name);
+        const row = await setRoutinePaused(p.store.db, {
+          routine: name,
+          paused: true,
+          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+          by: opts.by ?? userInfo().username,
+          now: p.clock.now(),
+        }).catch((err: unknown) => {
+          throw new CliError(`cannot pause ${name}: ${(err as Error).message}`, 2);
+        });
+        console.log(
+          `${name}: paused${row.reason ? ` (${row.reason})` : ""}; its fires are recorded as skipped until \`nightshift routines resume ${name}\` (\`nightshift run ${name}\` still works)`,
+        );
+      });
+    });
+
+  routines
+    .command("resume")
+    .description("resume a paused routine: the next slot fires (missed slots follow missed_runs)")
+    .argument("<name>")
+    .option("--by <who>", "who resumed it (default: the OS user)")
+    .action(async (name: string, opts: { by?: string }, cmd: Command) => {
+      await withProject(cmd, async (p) => {
+        loadRoutine(p.root, name);
+        const was = (await routineSwitches(p.store.db)).get(name);
+        await setRoutinePaused(p.store.db, {
+          routine: name,
+          paused: false,
+          by: opts.by ?? userInfo().username,
+          now: p.clock.now(),
+        });
+        console.log(was?.paused ? `${name}: resumed` : `${name}: was not paused; nothing to resume`);
+      });
+    });
 
   routines
     .command("validate")

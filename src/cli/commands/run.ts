@@ -172,6 +172,14 @@ export function registerRun(program: Command): void {
     .action(async (name: string, opts: RunOptions, cmd: Command) => {
       const ok = await withProject(cmd, async (p) => {
         const routine = loadRoutine(p.root, name);
+        const { routinePause } = await import("../../store/routine-switches.ts");
+        const pause = await routinePause(p.store.db, name);
+        if (pause)
+          console.error(
+            pc.yellow(
+              `note: routine "${name}" is paused${pause.reason ? ` (${pause.reason})` : ""} since ${new Date(pause.since).toISOString()} by ${pause.by}; running it once by hand (\`nightshift routines resume ${name}\` resumes its triggers)`,
+            ),
+          );
         if (!routine.workflow) return (await runRoutine(p, name, opts)).state === "succeeded";
         return runDequeRoutine(p, routine, opts);
       });

@@ -4,6 +4,7 @@ import { listDeliveries } from "../../store/deliveries.ts";
 import { listRunsWithSessions } from "../../store/runs.ts";
 import { findSession, listSessions, sessionTotals, type SessionTotals } from "../../store/sessions.ts";
 import { SESSION_STATES, type SessionState } from "../../session/states.ts";
+import { openQuestionsOf } from "../../store/session-questions.ts";
 import { parseDuration } from "../../config/duration.ts";
 import { parseInstant } from "../../scheduler/one-off.ts";
 import { CliError, positiveInt, printJson, withProject } from "../context.ts";
@@ -97,7 +98,13 @@ export function registerSessions(program: Command): void {
             limit: opts.limit,
           });
           const totals = await sessionTotals(p.store.db, { ...filter, ...(states ? { states } : {}) });
-          if (opts.json) return printJson(rows);
+          // needs_input: the question the session waits on, in the REASON column and the JSON.
+          const asked = await openQuestionsOf(
+            p.store.db,
+            rows.filter((s) => s.state === "needs_input").map((s) => s.id),
+          );
+          if (opts.json)
+            return printJson(rows.map((s) => (asked.has(s.id) ? { ...s, question: asked.get(s.id) } : s)));
           if (rows.length === 0)
             return console.log(
               filter.routine || since !== undefined || states
@@ -116,7 +123,14 @@ export function registerSessions(program: Command): void {
                 sessionDuration(s, now),
                 s.pr_number ? `#${s.pr_number}` : null,
                 s.cost_usd !== null ? `$${Number(s.cost_usd).toFixed(4)}` : null,
-                s.state === "succeeded" ? null : shortReason(s.reason),
+                asked.has(s.id)
+                  ? `asks: ${asked
+                      .get(s.id)!
+                      .questions.map((q) => q.question)
+                      .join(" / ")}`
+                  : s.state === "succeeded"
+                    ? null
+                    : shortReason(s.reason),
               ]),
             ),
           );

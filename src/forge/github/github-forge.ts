@@ -7,6 +7,7 @@ import type {
   NewIssue,
   NewPullRequest,
   PullRequest,
+  PullRequestPatch,
   PullRequestStatus,
   ReviewThread,
   UpdateBranchResult,
@@ -614,6 +615,43 @@ export class GithubForge implements Forge {
         state: "closed",
       }),
     );
+  }
+
+  /**
+   * `PATCH /repos/{o}/{r}/pulls/{n}` (octokit `pulls.update`) with `title` and/or `body`. A new
+   * body keeps the hidden session marker the PR was opened with, so `sessionId` still reads
+   * back: the PR is read first (one more request) to learn it. Request budget: 1 for a title
+   * alone, 2 with a body.
+   * @returns the pull request after the change.
+   * @throws {GithubForgeError} a 404 when there is no such pull request (or the credentials
+   *   cannot see it); a blank `title`, or neither field given, before any request.
+   */
+  async updatePullRequest(repo: string, number: number, patch: PullRequestPatch): Promise<PullRequest> {
+    const id = this.#id(repo);
+    const where = `pull request #${number} of ${id.full}`;
+    if (patch.title === undefined && patch.body === undefined)
+      throw new GithubForgeError(`GitHub: nothing to change on ${where}: give a title, a body or both`, 0);
+    if (patch.title !== undefined && (typeof patch.title !== "string" || !patch.title.trim()))
+      throw new GithubForgeError(`GitHub: the new title of ${where} is blank; give a title with text`, 0);
+    if (patch.body !== undefined && typeof patch.body !== "string")
+      throw new GithubForgeError(`GitHub: the new body of ${where} must be a string`, 0);
+    let body: string | undefined;
+    if (patch.body !== undefined) {
+      const cur = await this.#call(`updating ${where} (reading its session marker)`, () =>
+        this.#octokit.rest.pulls.get({ owner: id.owner, repo: id.name, pull_number: number }),
+      );
+      body = withSessionMarker(patch.body, toPullRequest(id.full, cur.data as RestPullRequest).sessionId);
+    }
+    const r = await this.#call(`updating ${where}`, () =>
+      this.#octokit.rest.pulls.update({
+        owner: id.owner,
+        repo: id.name,
+        pull_number: number,
+        ...(patch.title !== undefined ? { title: patch.title } : {}),
+        ...(body !== undefined ? { body } : {}),
+      }),
+    );
+    return toPullRequest(id.full, r.data as RestPullRequest);
   }
 
   #sleep(ms: number): Promise<void> {

@@ -18,6 +18,7 @@ import {
   type NewIssue,
   type NewPullRequest,
   type PullRequest,
+  type PullRequestPatch,
 } from "../types.ts";
 import { settleMerged } from "./merge-status.ts";
 import { toComment, toIssue, toPullRequest } from "./rows.ts";
@@ -204,4 +205,40 @@ export async function closePullRequest(s: LocalForgeState, repo: string, number:
   if (row.state === "merged")
     throw new ForgeError(`local forge: pull request #${number} of ${repo} is merged and cannot be closed`);
   await updatePullRequest(s.db, repo, number, { state: "closed", updated_at: s.clock.now() });
+}
+
+/**
+ * Replaces a pull request's title and/or body; a field left out stays. Any state (open,
+ * closed, merged), as on GitHub. The session id it was opened with is kept.
+ * @returns the pull request after the change.
+ * @throws {ForgeError} when there is no such pull request, `title` is blank, or neither field is given.
+ */
+export async function updatePullRequestText(
+  s: LocalForgeState,
+  repo: string,
+  number: number,
+  patch: PullRequestPatch,
+): Promise<PullRequest> {
+  const where = `pull request #${number} of ${repo}`;
+  if (patch.title === undefined && patch.body === undefined)
+    throw new ForgeError(`local forge: nothing to change on ${where}: give a title, a body or both`);
+  if (patch.title !== undefined && typeof patch.title !== "string")
+    throw new ForgeError(`local forge: the new title of ${where} must be a string`);
+  if (patch.body !== undefined && typeof patch.body !== "string")
+    throw new ForgeError(`local forge: the new body of ${where} must be a string`);
+  if (patch.title !== undefined && !patch.title.trim())
+    throw new ForgeError(`local forge: the new title of ${where} is blank; give a title with text`);
+  await pullRequestRow(s, repo, number);
+  // store/forge-items.ts's updatePullRequest does not take title/body: the same update here.
+  await s.db
+    .updateTable("forge_pull_requests")
+    .set({
+      ...(patch.title !== undefined ? { title: patch.title } : {}),
+      ...(patch.body !== undefined ? { body: patch.body } : {}),
+      updated_at: s.clock.now(),
+    })
+    .where("repo", "=", repo)
+    .where("number", "=", number)
+    .execute();
+  return getPullRequest(s, repo, number);
 }

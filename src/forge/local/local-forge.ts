@@ -5,23 +5,31 @@ import type {
   ForgeRepo,
   Issue,
   LocalForgeAdmin,
+  LocalMergeResult,
   LocalUpdateBranchResult,
   NewIssue,
   NewPullRequest,
   NewReviewComment,
   PullRequest,
+  PullRequestPatch,
   PullRequestStatus,
   ReviewThread,
 } from "../types.ts";
 import * as ci from "./ci.ts";
 import * as items from "./items.ts";
+import { mergePullRequest } from "./merge.ts";
 import * as mergeStatus from "./merge-status.ts";
 import { publishRepo } from "./publish.ts";
 import * as reviews from "./review-threads.ts";
 import { barePath, type LocalForgeOptions, type LocalForgeState, localForgeState } from "./state.ts";
 import { updateBranch } from "./update-branch.ts";
 
-export type { LocalForgeAdmin, LocalUpdateBranchResult, NewReviewComment } from "../types.ts";
+export type {
+  LocalForgeAdmin,
+  LocalMergeResult,
+  LocalUpdateBranchResult,
+  NewReviewComment,
+} from "../types.ts";
 export { CI_CHECK } from "./ci-command.ts";
 export { LOCAL_BOT } from "./items.ts";
 export type { LocalForgeOptions, LocalForgeState, LocalSource } from "./state.ts";
@@ -35,7 +43,7 @@ export type { LocalForgeOptions, LocalForgeState, LocalSource } from "./state.ts
  * A facade: each job is a module of functions over one shared {@link LocalForgeState} —
  * `publish.ts` (repositories), `items.ts` (issues, pull requests, comments),
  * `merge-status.ts` (merges made by hand, statuses), `ci.ts` (checks and the local CI),
- * `review-threads.ts` and `update-branch.ts`. Its local-only operations are its
+ * `review-threads.ts`, `update-branch.ts` and `merge.ts`. Its local-only operations are its
  * {@link LocalForgeAdmin} face, reachable as {@link LocalForge.local}.
  */
 export class LocalForge implements Forge, LocalForgeAdmin {
@@ -210,11 +218,34 @@ export class LocalForge implements Forge, LocalForgeAdmin {
   }
 
   /**
+   * Replaces a pull request's title and/or body; a field left out stays. See
+   * `updatePullRequestText` in items.ts.
+   * @returns the pull request after the change.
+   * @throws {ForgeError} when there is no such PR, `title` is blank, or neither field is given.
+   */
+  updatePullRequest(repo: string, number: number, patch: PullRequestPatch): Promise<PullRequest> {
+    return items.updatePullRequestText(this.#s, repo, number, patch);
+  }
+
+  /**
    * Brings a pull request's head up to date with its base by a merge commit (never a rebase,
    * never a force). See `updateBranch` in update-branch.ts.
    * @throws {ForgeError} when there is no such PR, it is not open, or a branch is gone.
    */
   updateBranch(repo: string, number: number, expectedHeadSha: string): Promise<LocalUpdateBranchResult> {
     return updateBranch(this.#s, repo, number, expectedHeadSha);
+  }
+
+  /**
+   * Merges a pull request into its base with a merge commit and marks it merged, or says why
+   * not. See `mergePullRequest` in merge.ts.
+   * @throws {ForgeError} when there is no such PR or one of its branches is gone.
+   */
+  mergePullRequest(
+    repo: string,
+    number: number,
+    opts: { expectedHeadSha?: string } = {},
+  ): Promise<LocalMergeResult> {
+    return mergePullRequest(this.#s, repo, number, opts);
   }
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_ALLOWED_TOOLS } from "../../config/routine-schema.ts";
+import { claudeAskSettings } from "../mcp/ask-user.ts";
 import { claudeMcpConfig } from "../mcp/servers.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 import { parseJsonLine } from "./json-line.ts";
@@ -59,9 +60,12 @@ export const claudeCodeAdapter: AgentAdapter = {
       "--permission-mode",
       "bypassPermissions",
       "--tools",
-      (r.allowed_tools ?? DEFAULT_ALLOWED_TOOLS).join(","),
-      "--session-id",
-      randomUUID(),
+      // AskUserQuestion: the agent may ask the person and stop (needs input, see mcp/ask-user.ts).
+      [...new Set([...(r.allowed_tools ?? DEFAULT_ALLOWED_TOOLS), "AskUserQuestion"])].join(","),
+      // A follow-up continues the earlier conversation (same HOME: its files are there).
+      ...(ctx.resume?.agentSessionId
+        ? ["--resume", ctx.resume.agentSessionId]
+        : ["--session-id", randomUUID()]),
     ];
     // Only the routine's MCP servers: never the repository's .mcp.json or any settings file's.
     args.push("--strict-mcp-config");
@@ -73,6 +77,7 @@ export const claudeCodeAdapter: AgentAdapter = {
     }
     if (r.model) args.push("--model", r.model);
     if (r.max_turns) args.push("--max-turns", String(r.max_turns));
+    args.push(...askUserArgs(ctx));
     const env = baseAgentEnv(ctx, CLAUDE_PASS);
     Object.assign(env, {
       CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: "1",
@@ -87,12 +92,39 @@ export const claudeCodeAdapter: AgentAdapter = {
       args,
       env,
       cwd: ctx.cwd,
-      stdinFile: writePromptFile(ctx),
+      stdinFile: claudeStdinFile(ctx, writePromptFile(ctx)),
     };
   },
 
   parser: () => new ClaudeStreamParser(),
 };
+
+/**
+ * Needs input: in `-p` mode Claude Code 2.1.328 offers `AskUserQuestion` only with
+ * `--input-format stream-json --permission-prompt-tool stdio` (the prompt then arrives as a
+ * stream-json user message on stdin). nightshift's PreToolUse hook, from a settings file in
+ * the session's private tmp folder (never the repository's), defers the call: the run ends
+ * with `terminal_reason: "tool_deferred"` and the session waits in `needs_input`.
+ */
+function askUserArgs(ctx: AgentContext): string[] {
+  const settings = join(ctx.tmp, "claude-ask-settings.json");
+  writeFileSync(settings, claudeAskSettings(ctx.home), { mode: 0o600 });
+  return ["--input-format", "stream-json", "--permission-prompt-tool", "stdio", "--settings", settings];
+}
+
+/**
+ * Claude Code's stdin with `--input-format stream-json`: the prompt as one user message
+ * (`<tmp>/prompt.jsonl`, mode 0600). A resume that answers a deferred `AskUserQuestion`
+ * (`resume.toolAnswer`) gets an empty stdin: Claude Code re-runs the deferred call, the hook
+ * answers it from the answers file, and the model continues with the tool result.
+ */
+function claudeStdinFile(ctx: AgentContext, promptFile: string): string {
+  const file = join(ctx.tmp, "prompt.jsonl");
+  const answering = ctx.resume?.toolAnswer !== undefined;
+  const message = { type: "user", message: { role: "user", content: readFileSync(promptFile, "utf8") } };
+  writeFileSync(file, answering ? "" : `${JSON.stringify(message)}\n`, { mode: 0o600 });
+  return file;
+}
 
 interface ClaudeUsage {
   input_tokens?: number;
@@ -169,6 +201,7 @@ export class ClaudeStreamParser implements OutputParser {
             ...(typeof msg.num_turns === "number" ? { numTurns: msg.num_turns } : {}),
             ...(typeof msg.total_cost_usd === "number" ? { costUsd: msg.total_cost_usd } : {}),
             ...(msg.usage ? { totals: toUsage(msg.usage) } : {}),
+            ...deferredTool(msg),
           },
         ];
       default:
@@ -199,6 +232,20 @@ function isModelUnreachable(msg: { terminal_reason?: unknown; api_error_status?:
   if (msg.terminal_reason !== "api_error") return false;
   const status = msg.api_error_status;
   return status === null || status === undefined || (typeof status === "number" && status >= 500);
+}
+
+/**
+ * The tool call a PreToolUse hook deferred (`terminal_reason: "tool_deferred"`, the call in
+ * `deferred_tool_use: {id, name, input}`), as the result's `deferredTool`. Claude Code's
+ * output is the agent's: only a string id and name are taken.
+ */
+function deferredTool(msg: { terminal_reason?: unknown; deferred_tool_use?: unknown }): {
+  deferredTool?: { id: string; name: string; input: unknown };
+} {
+  if (msg.terminal_reason !== "tool_deferred") return {};
+  const d = msg.deferred_tool_use as { id?: unknown; name?: unknown; input?: unknown } | undefined;
+  if (!d || typeof d.id !== "string" || typeof d.name !== "string") return {};
+  return { deferredTool: { id: d.id, name: d.name, input: d.input } };
 }
 
 function resultText(content: unknown): string {

@@ -1,6 +1,7 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { ASK_USER_SERVER_NAME, askUserServer } from "../mcp/ask-user.ts";
 import { codexMcpToml } from "../mcp/servers.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 import { parseJsonLine } from "./json-line.ts";
@@ -50,8 +51,10 @@ export const codexAdapter: AgentAdapter = {
     mkdirSync(codexHome, { recursive: true });
     const toml = ["[analytics]", "enabled = false", ""];
     const baseUrl = ctx.hostEnv.OPENAI_BASE_URL;
+    // A follow-up: `exec resume <thread id>` continues the thread stored in this CODEX_HOME.
     const args = [
       "exec",
+      ...(ctx.resume?.agentSessionId ? ["resume"] : []),
       "--json",
       "--disable",
       "plugins",
@@ -72,9 +75,11 @@ export const codexAdapter: AgentAdapter = {
       copyFileSync(hostAuthFile(ctx.hostEnv), join(codexHome, "auth.json"));
       chmodSync(join(codexHome, "auth.json"), 0o600); // a credential: its owner only, whatever the original's mode
     }
-    if (ctx.mcpServers) toml.push(...codexMcpToml(ctx.mcpServers));
+    // Plus nightshift's ask_user server: the agent may ask the person and stop (needs input).
+    toml.push(...codexMcpToml({ ...ctx.mcpServers, [ASK_USER_SERVER_NAME]: askUserServer(ctx.tmp) }));
     writeFileSync(join(codexHome, "config.toml"), toml.join("\n"), { mode: 0o600 });
     if (ctx.routine.model) args.push("-m", ctx.routine.model);
+    if (ctx.resume?.agentSessionId) args.push(ctx.resume.agentSessionId);
     // `-`: the prompt is read from stdin, the prompt file (an argument is limited to 128 KiB).
     args.push("-");
     const env = baseAgentEnv(ctx, CODEX_PASS);

@@ -1,3 +1,7 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ASK_USER_SERVER_NAME, askUserServer } from "../mcp/ask-user.ts";
+import { claudeMcpConfig } from "../mcp/servers.ts";
 import type { AgentEvent } from "../transcript/events.ts";
 import { baseAgentEnv, writePromptFile } from "./env.ts";
 import type { AgentAdapter, AgentContext, AgentInvocation, OutputParser } from "./types.ts";
@@ -21,6 +25,20 @@ export const commandAdapter: AgentAdapter = {
     // Only the file: one environment string may not exceed 128 KiB (spawn fails with E2BIG).
     env.NIGHTSHIFT_PROMPT_FILE = writePromptFile(ctx);
     if (ctx.routine.model) env.NIGHTSHIFT_MODEL = ctx.routine.model;
+    // nightshift's ask_user MCP server (needs input), as a `.mcp.json`-shaped file for an MCP client.
+    env.NIGHTSHIFT_MCP_CONFIG = join(ctx.tmp, "nightshift-mcp.json");
+    writeFileSync(
+      env.NIGHTSHIFT_MCP_CONFIG,
+      claudeMcpConfig({ [ASK_USER_SERVER_NAME]: askUserServer(ctx.tmp) }),
+      {
+        mode: 0o600,
+      },
+    );
+    // A follow-up: a new run in the same workspace, told which session it continues.
+    if (ctx.resume) {
+      env.NIGHTSHIFT_PARENT_SESSION_ID = ctx.resume.parentSessionId;
+      if (ctx.resume.agentSessionId) env.NIGHTSHIFT_AGENT_SESSION_ID = ctx.resume.agentSessionId;
+    }
     return { command: "/bin/sh", args: ["-c", ctx.routine.command!], env, cwd: ctx.cwd };
   },
 

@@ -27,6 +27,23 @@ export interface AgentContext {
    * `--strict-mcp-config`, Codex `[mcp_servers.*]` in its private config.toml.
    */
   mcpServers?: Record<string, ResolvedMcpServer>;
+  /**
+   * Continue an earlier session's agent conversation (a follow-up): same `home`, `tmp` and
+   * `cwd` as that session, `prompt` holds only the new instructions. Claude Code runs
+   * `--resume <agentSessionId>`, Codex `exec resume <agentSessionId>`; the command agent gets
+   * the ids in `NIGHTSHIFT_PARENT_SESSION_ID` / `NIGHTSHIFT_AGENT_SESSION_ID`.
+   */
+  resume?: AgentResume;
+}
+
+/** What a follow-up resumes (see {@link AgentContext.resume}). */
+export interface AgentResume {
+  /** The nightshift session continued. */
+  parentSessionId: string;
+  /** The agent CLI's conversation id in that session (Claude Code's session id, Codex's thread id); none for a command that reported none. */
+  agentSessionId?: string;
+  /** Answers to a question the agent asked before it stopped, by question text. */
+  toolAnswer?: Record<string, string>;
 }
 
 /** Turns the CLI's stdout, one line at a time, into events; `end` is called once at exit. */

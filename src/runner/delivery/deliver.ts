@@ -54,6 +54,18 @@ export interface DeliverOptions {
    * when the session started) instead of opening one.
    */
   pullRequest?: { number: number };
+  /**
+   * A follow-up: the runner's branch already holds the earlier session's delivered work at
+   * `baseSha`, which the agent's own clone may not have (the runner committed what the agent
+   * left uncommitted). When the agent's branch does not descend from `baseSha`, its tree is
+   * committed on top of `baseSha` instead of being refused.
+   */
+  continuing?: boolean;
+  /**
+   * Called after new commits were pushed to `pullRequest`'s branch, with the change since
+   * `baseSha` (a follow-up reports what it added on the PR). Failures are the caller's.
+   */
+  onPullRequestUpdated?(diff: DiffSummary, headSha: string): Promise<void>;
   prTitle: string;
   prBody(diff: DiffSummary): string;
   onStep?(action: DeliveryAction, detail: { ref?: string; sha?: string; detail?: string }): Promise<void>;
@@ -111,6 +123,18 @@ export async function deliverRepo(o: DeliverOptions): Promise<RepoDelivery> {
     const outside =
       err instanceof AgentBranchRefusal ? pushRefusal(err.agentBranch, o.branchPrefix) : undefined;
     return refuse(outside ?? err.message, ref);
+  }
+  if (o.continuing && agentHead !== o.baseSha) {
+    const descendsFromStart = await runnerGit(ws, ["merge-base", "--is-ancestor", o.baseSha, agentHead]).then(
+      () => true,
+      () => false,
+    );
+    if (!descendsFromStart) {
+      // The agent's clone is behind the runner's branch (the earlier session's runner commit):
+      // its tree, whatever its history, is committed on top of where the branch is.
+      await runnerGit(ws, ["update-ref", `refs/heads/${o.sessionBranch}`, o.baseSha]);
+      agentHead = o.baseSha;
+    }
   }
   // What the agent left uncommitted: its tree against its last commit, in the runner's index.
   await runnerGit(ws, ["read-tree", agentHead]);
@@ -195,6 +219,7 @@ export async function deliverRepo(o: DeliverOptions): Promise<RepoDelivery> {
   await step("push", { ref: branch, sha: headSha });
   if (o.pullRequest) {
     await step("pr_updated", { ref: branch, sha: headSha, detail: `#${o.pullRequest.number}` });
+    await o.onPullRequestUpdated?.(diff, headSha);
     return { repo: o.repo, outcome: "pr_updated", branch, headSha, prNumber: o.pullRequest.number, diff };
   }
   const pr = await o.forge.createPullRequest(o.repo, {

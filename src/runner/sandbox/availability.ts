@@ -70,24 +70,9 @@ async function check(): Promise<SandboxAvailability> {
       reason: `the agent sandbox needs ${list}, not found on PATH: ${SANDBOX_INSTALL_HINT}`,
     };
   }
-  let manager: typeof import("@anthropic-ai/sandbox-runtime").SandboxManager;
-  try {
-    ({ SandboxManager: manager } = await import("@anthropic-ai/sandbox-runtime"));
-  } catch (err) {
-    return {
-      ok: false,
-      reason: `the npm package @anthropic-ai/sandbox-runtime cannot be loaded (${(err as Error).message}); reinstall nightshift's packages`,
-    };
-  }
-  const deps = await manager.checkDependenciesAsync();
-  if (deps.errors.length > 0) {
-    return {
-      ok: false,
-      reason: `the agent sandbox cannot run: ${deps.errors.join("; ")}: ${SANDBOX_INSTALL_HINT}`,
-    };
-  }
-  // Make sure bubblewrap can really create the namespaces the sandbox uses.
-  const probe = await run(findExecutable("bwrap")!, [
+  // Make sure bubblewrap can really create the namespaces the sandbox uses: started first, it
+  // runs while the library loads and checks its dependencies (its answer is read after theirs).
+  const probing = run(findExecutable("bwrap")!, [
     "--unshare-user",
     "--unshare-net",
     "--unshare-pid",
@@ -101,6 +86,24 @@ async function check(): Promise<SandboxAvailability> {
     "--",
     "/bin/true",
   ]);
+  let manager: typeof import("@anthropic-ai/sandbox-runtime").SandboxManager;
+  try {
+    ({ SandboxManager: manager } = await import("@anthropic-ai/sandbox-runtime"));
+  } catch (err) {
+    await probing;
+    return {
+      ok: false,
+      reason: `the npm package @anthropic-ai/sandbox-runtime cannot be loaded (${(err as Error).message}); reinstall nightshift's packages`,
+    };
+  }
+  const deps = await manager.checkDependenciesAsync();
+  const probe = await probing;
+  if (deps.errors.length > 0) {
+    return {
+      ok: false,
+      reason: `the agent sandbox cannot run: ${deps.errors.join("; ")}: ${SANDBOX_INSTALL_HINT}`,
+    };
+  }
   if (!probe.ok) {
     return {
       ok: false,

@@ -13,7 +13,7 @@
  * relays start before the seccomp filter, so nothing may come from a folder the agent could
  * have written to.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { NIGHTSHIFT_ROOT } from "../agents/env.ts";
 import { findExecutable } from "./availability.ts";
@@ -54,6 +54,37 @@ export function socatDyingWithParent(socat: string): string {
   const ok = process.platform === "linux" && !!setprivPath && !!socatPath && scriptWorks();
   chosen = { socat, ...(ok ? { script: { setpriv: setprivPath!, socat: socatPath! } } : {}) };
   return ok ? SOCAT_PDEATHSIG_SCRIPT : socat;
+}
+
+/** The running or finished {@link socatDyingWithParentAsync} check, by the socat it falls back to. */
+let checking: { socat: string; path: Promise<string> } | undefined;
+
+/**
+ * {@link socatDyingWithParent} without blocking the event loop: the script's check runs as a
+ * child process while this process does other work (loading the sandbox library). The same
+ * choice, made once per process; afterwards {@link socatBridgeReadPaths} reflects it.
+ * @param socat absolute path of the socat found on `PATH` (the fallback).
+ */
+export function socatDyingWithParentAsync(socat: string): Promise<string> {
+  if (chosen?.socat === socat) return Promise.resolve(chosen.script ? SOCAT_PDEATHSIG_SCRIPT : socat);
+  if (checking?.socat === socat) return checking.path;
+  const setprivPath = findExecutable("setpriv", SYSTEM_PATH);
+  const socatPath = findExecutable("socat", SYSTEM_PATH);
+  const path = (async () => {
+    const ok =
+      process.platform === "linux" &&
+      !!setprivPath &&
+      !!socatPath &&
+      (await new Promise<boolean>((resolve) =>
+        execFile(SOCAT_PDEATHSIG_SCRIPT, ["-V"], { timeout: 10_000, env: { PATH: SYSTEM_PATH } }, (err) =>
+          resolve(!err),
+        ),
+      ));
+    chosen = { socat, ...(ok ? { script: { setpriv: setprivPath!, socat: socatPath! } } : {}) };
+    return ok ? SOCAT_PDEATHSIG_SCRIPT : socat;
+  })();
+  checking = { socat, path };
+  return path;
 }
 
 /**

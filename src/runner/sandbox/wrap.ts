@@ -14,10 +14,10 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import type { AgentInvocation } from "../agents/invocation.ts";
-import { findExecutable } from "./availability.ts";
+import { findExecutable, sandboxAvailable } from "./availability.ts";
 import { limitMemory, memoryEnforcement } from "./memory.ts";
 import { containmentWarning, containProcessTree, processContainment } from "./contain.ts";
-import { socatDyingWithParent } from "./socat-bridge.ts";
+import { socatDyingWithParentAsync } from "./socat-bridge.ts";
 import { assertValidPolicy, type SandboxPolicy } from "./policy.ts";
 
 export { sandboxLoopbackUrl } from "./policy.ts";
@@ -89,6 +89,8 @@ function bin(name: string): string {
 function sandboxManager(): Promise<Manager> {
   manager ??= (async () => {
     await resetting;
+    // Checked (a child process, once per process) while the library loads.
+    const socatPath = socatDyingWithParentAsync(bin("socat"));
     const { SandboxManager } = await import("@anthropic-ai/sandbox-runtime");
     const config: RuntimeConfig = {
       // Empty base lists: every run brings its own allowlist and filesystem rules.
@@ -96,7 +98,7 @@ function sandboxManager(): Promise<Manager> {
       filesystem: { denyRead: [], allowWrite: [], denyWrite: [] },
       bwrapPath: bin("bwrap"),
       // Bridges that die with this process, even when it is killed with SIGKILL.
-      socatPath: socatDyingWithParent(bin("socat")),
+      socatPath: await socatPath,
       ripgrep: { command: bin("rg") },
       // The library scans process.cwd() (the orchestrator's, not the workspace) for dangerous
       // files on every wrap; keep that scan shallow. The workspace's denies are explicit.
@@ -138,6 +140,35 @@ export async function resetSandbox(): Promise<void> {
   manager = undefined;
   if (m) resetting = resetting.then(async () => (await m.catch(() => undefined))?.reset());
   await resetting;
+}
+
+/**
+ * Starts in the background what this process's first wrap of an invocation under `environment`
+ * would otherwise wait for: the probes (sandbox availability, memory enforcement, process
+ * containment; each computed once per process) and, with the sandbox on, the sandbox's proxy
+ * and `socat` bridges (about 100–150 ms the first time, most of it the library waiting for the
+ * bridges' sockets). Call it when a session starts, so this runs alongside its clone. Never
+ * throws and returns at once: a failure is found again, and reported, by the wrap itself. When
+ * no wrap follows, the bridges stop after {@link SANDBOX_LINGER_MS} as usual.
+ */
+export function prewarmSandbox(environment: { sandbox: "on" | "none"; memoryBytes?: number }): void {
+  if (environment.memoryBytes) void memoryEnforcement();
+  if (environment.sandbox !== "on") {
+    void processContainment();
+    return;
+  }
+  hold();
+  const socat = findExecutable("socat");
+  if (socat) void socatDyingWithParentAsync(socat);
+  void (async () => {
+    try {
+      if ((await sandboxAvailable()).ok) await sandboxManager();
+    } catch {
+      // The wrap initialises again and reports it.
+    } finally {
+      letGo();
+    }
+  })();
 }
 
 /** Single-quotes a word for bash. */

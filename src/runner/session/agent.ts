@@ -6,10 +6,36 @@ import {
   type SessionEnd,
 } from "../agent-pass.ts";
 import { buildPrompt } from "../prompt.ts";
+import { endIfAsked } from "../questions.ts";
 import { UsageMeter } from "../transcript/usage.ts";
 import type { PhaseResult, SessionContext } from "./context.ts";
 import type { SessionInputs, SessionWorkspace } from "./prepare.ts";
+import type { AgentAdapter } from "../agents/types.ts";
+import type { FollowUpInput } from "./context.ts";
 import type { SessionConfinement } from "./sandbox.ts";
+
+/**
+ * `adapter`, for a follow-up: every pass resumes the parent's agent conversation (its
+ * `agent_session_id`; each pass's init event stores the id it continued as, so a later pass
+ * and a later follow-up continue from there).
+ */
+function resumingAdapter(adapter: AgentAdapter, f: FollowUpInput): AgentAdapter {
+  return {
+    ...adapter,
+    kind: adapter.kind,
+    invocation: (c) =>
+      adapter.invocation({
+        ...c,
+        resume: {
+          parentSessionId: f.parent.id,
+          ...(f.parent.agent_session_id ? { agentSessionId: f.parent.agent_session_id } : {}),
+          ...(f.toolAnswer ? { toolAnswer: f.toolAnswer } : {}),
+        },
+      }),
+    parser: () => adapter.parser(),
+    checkCredentials: (env) => adapter.checkCredentials(env),
+  };
+}
 
 /**
  * The session's agent passes (src/runner/agent-pass.ts): the main pass and any self-review
@@ -28,7 +54,7 @@ export class AgentPasses {
       db: ctx.db,
       sessionId: ctx.id,
       routine: ctx.routine,
-      adapter: inputs.adapter,
+      adapter: ctx.req.followUp ? resumingAdapter(inputs.adapter, ctx.req.followUp) : inputs.adapter,
       transcript: ctx.transcript,
       clock: ctx.clock,
       policy: conf.policy,
@@ -88,7 +114,9 @@ export async function runMainPass(
   conf: SessionConfinement,
 ): Promise<PhaseResult<AgentOutcome>> {
   const { req, routine, work } = ctx;
+  // A follow-up's agent already has the task and the runner's instructions: only the new text.
   const prompt =
+    req.followUp?.text ??
     work.prompt ??
     buildPrompt({
       routine,
@@ -101,5 +129,8 @@ export async function runMainPass(
   const passes = new AgentPasses(ctx, inputs, ws, conf);
   const ended = await passes.run(prompt);
   if (ended) return { end: ended };
+  // The agent asked the person a question and stopped: the session waits in `needs_input`.
+  const asked = await endIfAsked(ctx, passes.result, ws.tmp);
+  if (asked) return { end: asked };
   return { next: { passes, prompt, summaryText: passes.result!.text } };
 }

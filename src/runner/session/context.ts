@@ -14,6 +14,7 @@ import { formatReason } from "../reason.ts";
 import { TranscriptRecorder, type TranscriptListener } from "../transcript/recorder.ts";
 import type { SessionWork } from "../work.ts";
 import { removeExpiredWorkspaces } from "../workspace/retention.ts";
+import { queuePendingReplies } from "./replies.ts";
 
 export type { SessionEnd } from "../agent-pass.ts";
 
@@ -38,6 +39,23 @@ export interface RunRequest {
   sessionId?: string;
   /** Set by deque routines: branch, PR to continue, prompt sections, steps after the agent. */
   work?: SessionWork;
+  /**
+   * Continue `parent` (a follow-up, src/runner/follow-up.ts): its workspace, branch and PR are
+   * reused, the agent resumes its conversation with `text` as the prompt.
+   */
+  followUp?: FollowUpInput;
+  /** A short title for lists (a dispatch's first prompt line). */
+  title?: string;
+}
+
+/** What a follow-up session continues, and with what. */
+export interface FollowUpInput {
+  /** The session continued: finished, with its workspace still there. */
+  parent: SessionRow;
+  /** The new instructions: the prompt of the follow-up's agent pass. */
+  text: string;
+  /** Answers to a question the agent asked (by question text), for the adapter's resume. */
+  toolAnswer?: Record<string, string>;
 }
 
 /**
@@ -105,7 +123,9 @@ export class SessionContext {
       model: req.routine.model ?? null,
       trigger: req.trigger ?? "manual",
       issueNumber: work.itemNumber ?? req.issue?.number ?? null,
-      inputText: req.text ?? null,
+      inputText: req.text ?? req.followUp?.text ?? null,
+      parentSessionId: req.followUp?.parent.id ?? null,
+      title: req.title ?? null,
       createdAt,
       runner: { host: hostname(), pid: process.pid },
     });
@@ -161,7 +181,19 @@ export class SessionContext {
       state: f.state,
       ...(f.reason ? { detail: f.reason } : {}),
     });
-    await removeExpiredWorkspaces(this.db, this.project.config.workspaces.retention, this.clock.now());
+    const { retention, resume_window } = this.project.config.workspaces;
+    await removeExpiredWorkspaces(this.db, retention, this.clock.now(), resume_window ?? 0);
+    // Replies that arrived while it ran: a follow-up, queued now that its turn is over.
+    const queued = await queuePendingReplies(
+      this.db,
+      { id: this.id, routine: this.routine.name },
+      this.clock.now(),
+    );
+    if (queued)
+      await this.transcript.record({
+        type: "warning",
+        message: `replies received while the session ran were queued as follow-up session ${queued.sessionId} (run ${queued.runId})`,
+      });
     return (await findSession(this.db, this.id))!;
   }
 }

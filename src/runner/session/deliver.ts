@@ -1,10 +1,16 @@
 import { formatDuration } from "../../config/duration.ts";
 import type { Routine } from "../../config/routine-schema.ts";
-import type { Issue } from "../../forge/types.ts";
+import { type Issue, NIGHTSHIFT_AUTHOR, type PullRequest } from "../../forge/types.ts";
 import type { Project } from "../../project.ts";
-import { updateSession } from "../../store/sessions.ts";
+import type { SessionRow } from "../../store/schema.ts";
+import { findSession, updateSession } from "../../store/sessions.ts";
 import { deliverRepo, type RepoDelivery } from "../delivery/deliver.ts";
-import { renderPrBody } from "../delivery/pr-body.ts";
+import {
+  type ConversationTurn,
+  renderConversation,
+  renderPrBody,
+  withConversation,
+} from "../delivery/pr-body.ts";
 import type { StepResult } from "../steps/test-step.ts";
 import type { AgentOutcome } from "./agent.ts";
 import type { SessionContext, SessionEnd } from "./context.ts";
@@ -44,7 +50,26 @@ export async function deliverSession(
       reason: `the session ran longer than the routine's timeout (${formatDuration(routine.timeout)}) before delivery; nothing was pushed, the work stays in the workspace`,
     };
   await ctx.setState("finishing");
-  const title = prTitle(routine, req.issue, summaryText);
+  // A follow-up continues its parent's pull request (one PR per conversation), if it is still open.
+  const parent = req.followUp?.parent;
+  const followUpPr = parent?.pr_number ?? undefined;
+  let parentPr: PullRequest | undefined;
+  if (followUpPr !== undefined && parent?.repo) {
+    const pr = (parentPr = await project.forge.getPullRequest(parent.repo, followUpPr));
+    if (pr.state !== "open")
+      return {
+        state: "failed",
+        infra: "ok",
+        task: "push_refused",
+        reason: `pull request #${followUpPr} of session ${parent.id} is ${pr.state}: a follow-up only adds to an open PR; start a new session with \`nightshift dispatch\` (the work stays in the workspace)`,
+      };
+  }
+  const continuePr = work.pullRequest?.number ?? followUpPr;
+  // The commit's subject: a follow-up's first line of instructions; a dispatch's title; else the PR title.
+  const title =
+    parent && continuePr !== undefined
+      ? `Follow-up: ${firstLine(req.followUp!.text, 62)}`
+      : (req.title ?? parent?.title ?? prTitle(routine, req.issue, summaryText));
   // Asked again: an App installation token may have expired during a long session.
   const pushEnv = await project.forge.gitEnv?.();
   const deliveries: RepoDelivery[] = [];
@@ -69,8 +94,23 @@ export async function deliverSession(
           ...(req.issue ? { issueNumber: req.issue.number } : {}),
           protectedPaths: project.config.protected_paths,
           ...(pushEnv ? { gitEnv: pushEnv } : {}),
-          ...(work.pullRequest && c === ws.primary
-            ? { pullRequest: { number: work.pullRequest.number } }
+          ...(continuePr !== undefined && c === ws.primary ? { pullRequest: { number: continuePr } } : {}),
+          ...(parent ? { continuing: true } : {}),
+          ...(parent && c === ws.primary && continuePr !== undefined
+            ? {
+                onPullRequestUpdated: async (diff) => {
+                  const body = ctx.redact(
+                    followUpComment({
+                      sessionId: id,
+                      parentId: parent.id,
+                      text: req.followUp!.text,
+                      summaryText,
+                      diff,
+                    }),
+                  );
+                  await project.forge.addComment(c.name, continuePr, { author: NIGHTSHIFT_AUTHOR, body });
+                },
+              }
             : {}),
           prTitle: ctx.redact(title),
           prBody: (diff) =>
@@ -108,7 +148,8 @@ export async function deliverSession(
   const changed = deliveries.filter((d) => d.diff);
   await updateSession(db, id, {
     head_sha: opened?.headSha ?? refused?.headSha ?? null,
-    pr_number: opened?.prNumber ?? null,
+    // A follow-up that changed nothing still belongs to its parent's PR.
+    pr_number: opened?.prNumber ?? followUpPr ?? null,
     files_changed: changed.length ? changed.reduce((s, d) => s + d.diff!.filesChanged, 0) : 0,
     insertions: changed.reduce((s, d) => s + d.diff!.insertions, 0),
     deletions: changed.reduce((s, d) => s + d.diff!.deletions, 0),
@@ -121,6 +162,41 @@ export async function deliverSession(
         message: `could not record the test result as a check on ${opened.headSha}: ${(err as Error).message}`,
       }),
     );
+  // A follow-up rewrites its PR's body as the whole conversation (the comment stays: it is what
+  // notifies the PR's watchers). The commits are pushed by now: a failure here is a warning.
+  const primary = deliveries.find((d) => d.repo === ws.primary.name);
+  if (
+    parent &&
+    parentPr &&
+    continuePr === parentPr.number &&
+    (primary?.outcome === "pr_updated" || primary?.outcome === "no_changes")
+  ) {
+    const current: ConversationTurn = {
+      sessionId: id,
+      kind: "follow-up",
+      instructions: req.followUp!.text,
+      outcome: primary.outcome,
+      ...(primary.diff ? { diff: primary.diff } : {}),
+      tokens: totals,
+      costUsd: usage.costUsd ?? null,
+    };
+    try {
+      const turns = [...(await conversationTurns(ctx, parent)), current];
+      const body = ctx.redact(withConversation(parentPr.body, renderConversation(turns)));
+      await project.forge.updatePullRequest(ws.primary.name, parentPr.number, { body });
+      await transcript.record({
+        type: "delivery",
+        action: "pr_body_updated",
+        repo: ws.primary.name,
+        detail: `#${parentPr.number}: the conversation of ${turns.length} sessions`,
+      });
+    } catch (err) {
+      await transcript.record({
+        type: "warning",
+        message: `could not update the body of pull request #${parentPr.number}: ${(err as Error).message}`,
+      });
+    }
+  }
   if (refused) return { state: "failed", infra: "ok", task: "push_refused", reason: refused.reason! };
   if (opened)
     return {
@@ -134,6 +210,49 @@ export async function deliverSession(
     task: "no_changes",
     reason: "the agent finished without changing anything: no branch, no PR",
   };
+}
+
+/**
+ * The sessions of a follow-up's conversation before it, oldest first: `parent`, its parent,
+ * and so on up to the first session (at most 10,000; a cycle stops the walk), as the PR body's
+ * conversation lists them.
+ */
+async function conversationTurns(ctx: SessionContext, parent: SessionRow): Promise<ConversationTurn[]> {
+  const chain: SessionRow[] = [];
+  const seen = new Set<string>();
+  let s: SessionRow | undefined = parent;
+  while (s && !seen.has(s.id) && chain.length < 10_000) {
+    seen.add(s.id);
+    chain.unshift(s);
+    s = s.parent_session_id ? await findSession(ctx.db, s.parent_session_id) : undefined;
+  }
+  return chain.map((r, i): ConversationTurn => {
+    const first = i === 0 && !r.parent_session_id;
+    return {
+      sessionId: r.id,
+      kind: first ? "first" : "follow-up",
+      instructions: first ? (r.input_text ?? r.title) : r.input_text,
+      ...(first ? { routine: r.routine } : {}),
+      ...(first && r.issue_number !== null ? { issueNumber: r.issue_number } : {}),
+      outcome: r.task_outcome ?? r.state,
+      ...(r.files_changed
+        ? {
+            diff: {
+              filesChanged: r.files_changed,
+              insertions: r.insertions ?? 0,
+              deletions: r.deletions ?? 0,
+            },
+          }
+        : {}),
+      tokens: {
+        inputTokens: r.input_tokens,
+        outputTokens: r.output_tokens,
+        cacheReadTokens: r.cache_read_tokens,
+        cacheCreationTokens: r.cache_creation_tokens,
+      },
+      costUsd: r.cost_usd,
+    };
+  });
 }
 
 /**
@@ -174,4 +293,43 @@ async function recordTestCheck(project: Project, repo: string, sha: string, step
     required: false,
     output: `$ ${step.command}\n${step.output}\n[exit ${step.exitCode ?? "killed"}]`,
   });
+}
+
+/**
+ * The comment a follow-up leaves on the pull request it added commits to: which session, the
+ * instructions it was given (quoted, cut at 1,000 characters), the agent's summary (cut at
+ * 3,000) and what changed. The PR's body is rewritten too (its conversation section).
+ */
+function followUpComment(f: {
+  sessionId: string;
+  parentId: string;
+  text: string;
+  summaryText: string | undefined;
+  diff: { filesChanged: number; insertions: number; deletions: number; files: { path: string }[] };
+}): string {
+  const cut = (t: string, n: number) => (t.length > n ? `${t.slice(0, n)}…` : t);
+  const quoted = cut(f.text.trim(), 1000)
+    .split("\n")
+    .map((l) => `> ${l}`)
+    .join("\n");
+  const lines = [
+    `Follow-up session \`${f.sessionId}\` (continuing \`${f.parentId}\`) added commits to this pull request.`,
+    "",
+    quoted,
+  ];
+  if (f.summaryText?.trim()) lines.push("", "## Summary", "", cut(f.summaryText.trim(), 3000));
+  lines.push(
+    "",
+    `${f.diff.filesChanged} file${f.diff.filesChanged === 1 ? "" : "s"} changed, +${f.diff.insertions} −${f.diff.deletions}`,
+    ...f.diff.files.slice(0, 30).map((x) => `- \`${x.path}\``),
+    "",
+    `Transcript: \`nightshift logs ${f.sessionId}\``,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/** The first non-empty line of `text`, cut to `n` characters (with `…` when cut). */
+function firstLine(text: string, n: number): string {
+  const line = text.trim().split("\n")[0]?.trim() ?? "";
+  return line.length > n ? `${line.slice(0, n - 1)}…` : line || "more work";
 }

@@ -1,5 +1,6 @@
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { SessionRow } from "../../store/schema.ts";
 import { updateSession } from "../../store/sessions.ts";
 import { AGENT_ADAPTERS } from "../agents/index.ts";
 import type { AgentAdapter } from "../agents/types.ts";
@@ -8,7 +9,7 @@ import { resolveMcpServers, type SessionMcp } from "../mcp/servers.ts";
 import { resolveRepos } from "../repos.ts";
 import { cloneWorkspace } from "../workspace/clone.ts";
 import { updateMirror } from "../workspace/mirror.ts";
-import type { RunnerRepo } from "../workspace/runner-git.ts";
+import { type RunnerRepo, runnerGit } from "../workspace/runner-git.ts";
 import type { PhaseResult, SessionContext } from "./context.ts";
 
 /** What the session runs with: the agent's adapter, the resolved environment and MCP servers. */
@@ -78,6 +79,7 @@ export async function resolveInputs(ctx: SessionContext): Promise<PhaseResult<Se
  * @returns the workspace, or the end `workspace_error`.
  */
 export async function prepareWorkspace(ctx: SessionContext): Promise<PhaseResult<SessionWorkspace>> {
+  if (ctx.req.followUp) return reuseWorkspace(ctx, ctx.req.followUp.parent);
   const { project, routine, work, id, db } = ctx;
   const sessionDir = join(project.stateDir, "sessions", id);
   const home = join(sessionDir, "home");
@@ -146,6 +148,69 @@ export async function prepareWorkspace(ctx: SessionContext): Promise<PhaseResult
     branch,
     base_branch: primary.baseBranch,
     base_sha: primary.baseSha,
+  });
+  const cwd = clones.length === 1 ? primary.path : join(sessionDir, "workspace");
+  return { next: { sessionDir, home, tmp, branch, clones, primary, cwd } };
+}
+
+/**
+ * A follow-up's workspace: its parent's, as the parent left it — the same folder, private HOME
+ * and TMP (the agent CLI's conversation files are there), the same clones and branch; no new
+ * clone, no fetch. Each clone starts from where the runner's own git dir has the branch (the
+ * commit the parent delivered). Stores the workspace, repository, branch and that start.
+ *
+ * @returns the workspace, or the end `workspace_error` when the parent's workspace is gone.
+ */
+async function reuseWorkspace(
+  ctx: SessionContext,
+  parent: Pick<SessionRow, "id" | "workspace_path" | "branch" | "base_branch" | "pr_number">,
+): Promise<PhaseResult<SessionWorkspace>> {
+  const { project, routine, id, db } = ctx;
+  const fail = (reason: string): PhaseResult<SessionWorkspace> => ({
+    end: { state: "failed", infra: "workspace_error", reason },
+  });
+  const sessionDir = parent.workspace_path;
+  const branch = parent.branch;
+  if (!sessionDir || !branch || !existsSync(join(sessionDir, "workspace")))
+    return fail(`session ${parent.id} has no workspace left to continue (it was removed, or never prepared)`);
+  const home = join(sessionDir, "home");
+  const tmp = join(sessionDir, "tmp");
+  mkdirSync(home, { recursive: true });
+  mkdirSync(tmp, { recursive: true });
+  const repos = resolveRepos(project.root, routine.repos, project.repoName);
+  const clones: SessionClone[] = [];
+  try {
+    for (const repo of repos) {
+      const dest = join(sessionDir, "workspace", repo.name);
+      const runner: RunnerRepo = { gitDir: join(sessionDir, "git", `${repo.name}.git`), workTree: dest };
+      if (!existsSync(runner.gitDir) || !existsSync(dest))
+        return fail(`session ${parent.id}'s workspace has no clone of "${repo.name}" to continue`);
+      const forgeRepo = await project.forge.repo(repo.name);
+      const baseSha = await runnerGit(runner, ["rev-parse", "--verify", `refs/heads/${branch}^{commit}`]);
+      // The runner's git dir borrows the mirror's objects: its alternates file names them.
+      const alternates = readFileSync(join(runner.gitDir, "objects", "info", "alternates"), "utf8").trim();
+      clones.push({
+        name: repo.name,
+        path: dest,
+        runner,
+        mirror: dirname(alternates.split("\n")[0]!),
+        baseSha,
+        baseBranch: clones.length === 0 && parent.base_branch ? parent.base_branch : forgeRepo.defaultBranch,
+        remoteUrl: forgeRepo.remoteUrl,
+      });
+    }
+  } catch (err) {
+    return fail(`could not reopen session ${parent.id}'s workspace: ${(err as Error).message}`);
+  }
+  const primary = clones[0]!;
+  await updateSession(db, id, {
+    workspace_path: sessionDir,
+    repo: primary.name,
+    branch,
+    base_branch: primary.baseBranch,
+    base_sha: primary.baseSha,
+    // The conversation's PR from the start: a follow-up of this one continues it even if this one never delivers.
+    pr_number: parent.pr_number,
   });
   const cwd = clones.length === 1 ? primary.path : join(sessionDir, "workspace");
   return { next: { sessionDir, home, tmp, branch, clones, primary, cwd } };

@@ -33,6 +33,11 @@ export type AgentEvent =
        * answered with a server error (5xx): an infrastructure failure, not the agent's.
        */
       modelUnreachable?: boolean;
+      /**
+       * The run ended on a tool call a hook deferred (Claude Code's `tool_deferred`): for
+       * `AskUserQuestion`, the agent is waiting for the person's answer (needs input).
+       */
+      deferredTool?: { id: string; name: string; input: unknown };
       numTurns?: number;
       costUsd?: number;
       totals?: {
@@ -56,6 +61,17 @@ export type RunnerEvent =
   | { type: "agent_exited"; exitCode: number | null; signal: string | null }
   | { type: "delivery"; action: string; repo: string; ref?: string; sha?: string; detail?: string }
   | { type: "error"; message: string }
+  /** The agent asked the person (needs input); `id` is the stored question's (store/session-questions.ts). */
+  | {
+      type: "question";
+      id: string;
+      questions: {
+        question: string;
+        header?: string;
+        options: { label: string; description?: string }[];
+        multiSelect: boolean;
+      }[];
+    }
   /** Something the reader must know, such as an agent running without its sandbox. */
   | { type: "warning"; message: string }
   /** The transcript reached its size limit: later non-lifecycle events were not stored. */

@@ -1,7 +1,11 @@
-import { existsSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { git } from "../../util/git.ts";
+import { readRefFile } from "../../util/git-refs.ts";
 import { serialised } from "../../util/serialised.ts";
+
+/** Moved to src/util/git-refs.ts (the local forge reads refs the same way); re-exported here. */
+export { readRefFile } from "../../util/git-refs.ts";
 
 /**
  * Makes the bare mirror of `remoteUrl` at `<mirrorsDir>/<name>.git` current: a
@@ -39,41 +43,4 @@ export function updateMirror(
     await git(path, ["fetch", "--quiet", "--prune", "origin"], o);
     return path;
   });
-}
-
-const HEX_ID = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-const MAX_REF_FILE_BYTES = 16 * 1024 * 1024;
-
-/**
- * The commit id a `refs/heads/…` ref of the (runner-owned) bare repository at `gitDir` has, read
- * from its files as git keeps them (a loose ref file, else a `packed-refs` line), or
- * `undefined` when they do not plainly say (no such ref, a symbolic ref, another ref storage
- * such as reftable, anything unusual): the caller then asks git. A loose file wins over
- * `packed-refs`, as in git.
- */
-export function readRefFile(gitDir: string, ref: string): string | undefined {
-  if (!/^refs\/heads\/[^\0]+$/.test(ref) || ref.split("/").some((p) => p === "" || p === "." || p === ".."))
-    return undefined;
-  try {
-    const loose = join(gitDir, ...ref.split("/"));
-    const st = lstatSync(loose, { throwIfNoEntry: false });
-    if (st) {
-      if (!st.isFile() || st.size > 100) return undefined;
-      const sha = readFileSync(loose, "utf8").trim();
-      return HEX_ID.test(sha) ? sha : undefined;
-    }
-    const packedPath = join(gitDir, "packed-refs");
-    const pst = lstatSync(packedPath, { throwIfNoEntry: false });
-    if (!pst?.isFile() || pst.size > MAX_REF_FILE_BYTES) return undefined;
-    for (const line of readFileSync(packedPath, "utf8").split("\n")) {
-      const space = line.indexOf(" ");
-      if (space > 0 && line.slice(space + 1) === ref) {
-        const sha = line.slice(0, space);
-        return HEX_ID.test(sha) ? sha : undefined;
-      }
-    }
-  } catch {
-    return undefined;
-  }
-  return undefined;
 }

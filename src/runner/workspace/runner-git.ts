@@ -82,6 +82,19 @@ export function runnerGit(
 }
 
 /**
+ * Where a runner-owned git dir goes and what it starts from: `gitDir` (created), the agent's
+ * `workTree`, the `mirror` whose objects it borrows, the session `branch` and its base
+ * commit `headSha` (a full hex commit id).
+ */
+export interface RunnerGitDirOptions {
+  gitDir: string;
+  workTree: string;
+  mirror: string;
+  branch: string;
+  headSha: string;
+}
+
+/**
  * Makes the runner's git dir for a freshly cloned workspace, before the agent runs: a bare
  * repository (used with `--work-tree`) that borrows the mirror's objects, with `branch` at
  * `headSha` as its HEAD and the clone's index (written by the runner's own clone a moment ago)
@@ -89,13 +102,7 @@ export function runnerGit(
  *
  * @throws {GitError} when git fails.
  */
-export async function createRunnerGitDir(opts: {
-  gitDir: string;
-  workTree: string;
-  mirror: string;
-  branch: string;
-  headSha: string;
-}): Promise<RunnerRepo> {
+export async function createRunnerGitDir(opts: RunnerGitDirOptions): Promise<RunnerRepo> {
   const repo = await initRunnerGitDir(opts);
   await adoptCloneIndex(repo);
   return repo;
@@ -111,13 +118,7 @@ export async function createRunnerGitDir(opts: {
  * @throws {GitError} when git fails (an invalid branch name).
  * @throws {Error} when `headSha` is not a full commit id.
  */
-export async function initRunnerGitDir(opts: {
-  gitDir: string;
-  workTree: string;
-  mirror: string;
-  branch: string;
-  headSha: string;
-}): Promise<RunnerRepo> {
+export async function initRunnerGitDir(opts: RunnerGitDirOptions): Promise<RunnerRepo> {
   if (!HEX_ID.test(opts.headSha))
     throw new Error(`nightshift: runner git dir: "${opts.headSha}" is not a full commit id`);
   const repo = { gitDir: opts.gitDir, workTree: opts.workTree };

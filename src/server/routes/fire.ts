@@ -6,6 +6,7 @@ import { z } from "zod";
 import { loadRoutines } from "../../config/load.ts";
 import { fireRoutine } from "../../queue/fire.ts";
 import { findLiveApiToken, touchApiToken } from "../../store/api-tokens.ts";
+import { pausedSkipReason, routinePause } from "../../store/routine-switches.ts";
 import { apiTriggerMissing, hashApiToken, hasApiTrigger } from "../../triggers/api-token.ts";
 import type { AppDeps } from "../deps.ts";
 import { randomId } from "../../util/ids.ts";
@@ -42,7 +43,8 @@ type Vars = { Variables: { tokenId: string } };
  * `POST /v1/routines/{name}/fire` — the API trigger. `Authorization: Bearer nst_…` (a token
  * of that routine); optional JSON body `{"text": "..."}` that reaches the session as run
  * context; optional `Idempotency-Key` header. Answers `200 {type: "routine_fire",
- * session_id, session_url}` once the run is stored. Errors: 400 malformed, 401 wrong or
+ * session_id, session_url}` once the run is stored; a paused routine's fire is stored as
+ * `outcome: "skipped"` with `reason: "routine paused: …"` and no session. Errors: 400 malformed, 401 wrong or
  * revoked token (with `WWW-Authenticate`), 403 the routine has no `{api: true}` trigger (any
  * more), 404 unknown routine, 413 body too large, 429 rate limited.
  */
@@ -102,6 +104,8 @@ export function fireRoutes(deps: AppDeps): Hono<Vars> {
       const now = deps.project.clock.now();
       await touchApiToken(deps.project.store.db, tokenId, now);
       const idempotency = c.req.header("idempotency-key");
+      // A paused routine's fire is recorded as skipped with the reason, never dropped.
+      const pause = await routinePause(deps.project.store.db, name);
       const result = await fireRoutine(
         deps.project.store.db,
         {
@@ -109,6 +113,7 @@ export function fireRoutes(deps: AppDeps): Hono<Vars> {
           trigger: "api",
           dedupeKey: idempotency ? `api:${tokenId}:${idempotency}` : `api:${randomId(16)}`,
           ...(body.text ? { context: body.text } : {}),
+          ...(pause ? { skipReason: pausedSkipReason(pause) } : {}),
           now,
         },
         deps.pool ? { cancelRunning: (r) => deps.pool!.cancelRoutine(r) } : {},

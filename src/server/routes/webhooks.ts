@@ -1,6 +1,7 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import type { Routine, Trigger } from "../../config/routine-schema.ts";
 import { type FireResult, fireRoutine } from "../../queue/fire.ts";
+import { type PausedRoutine, pausedRoutines, pausedSkipReason } from "../../store/routine-switches.ts";
 import { recordWebhookDelivery } from "../../store/webhook-deliveries.ts";
 import { matchConditions } from "../../triggers/generic/conditions.ts";
 import { type WebhookSource, WebhookSourceSchema } from "../../triggers/generic/config-schema.ts";
@@ -66,7 +67,8 @@ interface Delivery {
  * so a repeat is a no-op, with how many runs it started: all in one transaction, so a crash
  * leaves either the delivery with all its runs or nothing (and GitHub's redelivery then
  * stores it). When `gate` gives a reason for a routine, its runs are recorded as `skipped`
- * with that reason (outcome `gated`) and start no session. Sessions the `replace` policy
+ * with that reason (outcome `gated`) and start no session; a paused routine's runs likewise
+ * (outcome `skipped`, reason `routine paused: …`), whoever the author. Sessions the `replace` policy
  * cancels are cancelled once the transaction has committed.
  *
  * @returns the runs, or `undefined` when the delivery was seen before (nothing is stored).
@@ -95,15 +97,20 @@ async function storeDelivery(
       runs: planned.length,
     });
     if (!fresh) return undefined;
+    // Paused routines (one query): their runs are recorded as skipped with the pause's reason.
+    const paused = planned.length ? await pausedRoutines(trx) : new Map<string, PausedRoutine>();
     const out: { routine: Routine; gated: string | undefined; result: FireResult }[] = [];
-    for (const { routine, index, gated } of planned) {
+    for (const { routine, index, gated: authorGate } of planned) {
+      const pause = paused.get(routine.name);
+      const gated = pause ? undefined : authorGate;
+      const skipReason = pause ? pausedSkipReason(pause) : gated;
       const result = await fireRoutine(
         trx,
         {
           routine,
           trigger: d.kind,
           dedupeKey: `${d.source}:${d.deliveryId}:${index}`,
-          ...(gated === undefined ? { context } : { skipReason: gated }),
+          ...(skipReason === undefined ? { context } : { skipReason }),
           now: d.now,
         },
         {

@@ -436,6 +436,60 @@ async function handleCommitRef(
   return { status: 200, headers, body };
 }
 
+/** The JSON body of `PATCH /repos/{o}/{r}/pulls/{n}` as GitHub's OpenAPI description types it. */
+type PullUpdateBody = NonNullable<operations["pulls/update"]["requestBody"]>["content"]["application/json"];
+
+/**
+ * What each field of a pull request update must be, keyed by the OpenAPI body's own fields
+ * (a field GitHub adds or drops fails the typecheck here). `body` also takes `null`, as
+ * GitHub's schema for issue and pull request bodies does ("… is not a string or null").
+ */
+const PULL_UPDATE_FIELDS: {
+  [K in keyof Required<PullUpdateBody>]: "string" | "string|null" | "boolean" | readonly string[];
+} = {
+  title: "string",
+  body: "string|null",
+  state: ["open", "closed"],
+  base: "string",
+  maintainer_can_modify: "boolean",
+};
+
+/** A JSON value as GitHub's (Ruby) schema validator prints it: `nil`, `123`, `"text"`, `false`. */
+function rubyInspect(v: unknown): string {
+  if (v === null) return "nil";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(rubyInspect).join(", ")}]`;
+  if (typeof v === "object")
+    return `{${Object.entries(v as object)
+      .map(([k, x]) => `${JSON.stringify(k)}=>${rubyInspect(x)}`)
+      .join(", ")}}`;
+  return String(v);
+}
+
+/**
+ * GitHub's schema check of a pull request update, before anything changes: a field of the
+ * wrong type gets HTTP 422 "Invalid request.\n\nFor 'properties/<field>', <value> is not a
+ * string." (the wording of GitHub's replies, e.g. "For 'properties/body', false is not a
+ * string or null."). Unknown fields are ignored, as GitHub ignores them. `undefined` when valid.
+ */
+function invalidPullUpdate(body: Record<string, unknown>): string | undefined {
+  for (const [field, kind] of Object.entries(PULL_UPDATE_FIELDS)) {
+    if (!(field in body)) continue;
+    const v = body[field];
+    const bad =
+      kind === "string"
+        ? typeof v !== "string" && "a string"
+        : kind === "string|null"
+          ? v !== null && typeof v !== "string" && "a string or null"
+          : kind === "boolean"
+            ? typeof v !== "boolean" && "a boolean"
+            : !(kind as readonly string[]).includes(v as string) &&
+              `one of [${(kind as readonly string[]).map((k) => JSON.stringify(k)).join(", ")}]`;
+    if (bad) return `Invalid request.\n\nFor 'properties/${field}', ${rubyInspect(v)} is not ${bad}.`;
+  }
+  return undefined;
+}
+
 /**
  * Answers a REST request, or `undefined` when no route matches (the caller records it in
  * `unhandled` and answers 404).
@@ -608,9 +662,12 @@ export async function handleRest(
     case "PATCH /pulls/:n": {
       const it = repo.items.get(num);
       if (!it || it.kind !== "pull") return notFound();
+      const invalid = invalidPullUpdate(req.body);
+      if (invalid) return error(422, invalid);
       const now = fake.now();
       if (str("title") !== undefined) it.title = str("title")!;
       if (str("body") !== undefined) it.body = str("body")!;
+      else if (req.body.body === null) it.body = "";
       const state = str("state");
       if (state === "closed" && it.state === "open") Object.assign(it, { state: "closed", closedAt: now });
       else if (state === "open" && it.state === "closed" && !it.mergedAt)
