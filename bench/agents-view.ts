@@ -6,10 +6,24 @@
  * event arriving in a real Chromium's `EventSource` on `/v1/events` (served over HTTP on
  * 127.0.0.1; both clocks are this machine's `Date.now()`).
  *
- * Usage: node bench/agents-view.ts [--sessions 100000] [--iterations 60] [--events 60] [--keep]
- * Writes bench/results/agents-view.json. Targets (issue 12): page p95 ≤ 100 ms, SSE p95 ≤ 250 ms.
+ *
+ * And the memory of a real `nightshift serve` (bin/nightshift.js, the way a user starts it) on
+ * a small temporary project on 127.0.0.1: its resident set (`VmRSS` of /proc/<pid>/status)
+ * idle, then with `--streams` (50) concurrent `GET /v1/events` streams open — plain HTTP
+ * clients in this process, each on its own connection, standing for 50 browsers — while this
+ * process changes the state of 50 sessions in the store every 100 ms (every stream must
+ * receive the changes). RSS is sampled every 200 ms; the figures are medians of the samples.
+ * Per stream (the target) = (with N streams − with 1 stream, both while the states change) /
+ * (N − 1), so the churn's own heap growth, which is not per connection, is not counted; the
+ * figure counted from idle (churn included) is reported next to it.
+ *
+ * Usage: node bench/agents-view.ts [--sessions 100000] [--iterations 60] [--events 60] [--streams 50] [--keep]
+ * Writes bench/results/agents-view.json. Targets (issue 12): page p95 ≤ 100 ms, SSE p95 ≤ 250 ms,
+ * serve ≤ 1 MiB of resident memory per open event stream.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpGet } from "node:http";
 import type { AddressInfo } from "node:net";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -28,13 +42,14 @@ import { commitRepo } from "./lib/git-repo.ts";
 import { percentile } from "./lib/stats.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-const TARGET = { pageP95Ms: 100, sseP95Ms: 250 };
+const TARGET = { pageP95Ms: 100, sseP95Ms: 250, servePerStreamKiB: 1024 };
 
 const { values: args } = parseArgs({
   options: {
     sessions: { type: "string", default: "100000" },
     iterations: { type: "string", default: "60" },
     events: { type: "string", default: "60" },
+    streams: { type: "string", default: "50" },
     keep: { type: "boolean", default: false },
   },
 });
@@ -47,6 +62,7 @@ const positive = (v: string, what: string): number => {
 const SESSIONS = positive(args.sessions, "--sessions");
 const ITERATIONS = positive(args.iterations, "--iterations");
 const EVENTS = positive(args.events, "--events");
+const STREAMS = positive(args.streams, "--streams");
 
 const dir = mkdtempSync(join(tmpdir(), "nightshift-bench-agents-"));
 const repo = join(dir, "repo");
@@ -203,6 +219,9 @@ await browser.close();
 (server as { closeAllConnections?: () => void }).closeAllConnections?.();
 server.close();
 await project.close();
+
+// ---- memory of a real `nightshift serve` with STREAMS open `GET /v1/events` streams.
+const serveMemory = await measureServeMemory();
 if (!args.keep) rmSync(dir, { recursive: true, force: true });
 else console.log(`kept ${dir}`);
 
@@ -227,6 +246,11 @@ const rows = {
   },
   bare_hono: { label: "bare Hono handler (small HTML page), server time", unit: "ms", ...summary(bareTimes) },
   sse_latency: { label: "store write → Chromium EventSource `session` event", unit: "ms", ...summary(sse) },
+  serve_rss_50_streams: {
+    label: `\`nightshift serve\` resident memory (VmRSS), idle and with ${STREAMS} open GET /v1/events streams while sessions change state`,
+    unit: "MiB",
+    ...serveMemory,
+  },
 };
 const ratio = round(rows.agents_page.p95 / Math.max(0.01, rows.bare_hono.p95));
 const result = {
@@ -239,7 +263,11 @@ const result = {
   seed_seconds: round(seedMs / 1000),
   target: TARGET,
   page_p95_ratio_to_bare: ratio,
-  met: { page: rows.agents_page.p95 <= TARGET.pageP95Ms, sse: rows.sse_latency.p95 <= TARGET.sseP95Ms },
+  met: {
+    page: rows.agents_page.p95 <= TARGET.pageP95Ms,
+    sse: rows.sse_latency.p95 <= TARGET.sseP95Ms,
+    serve_memory: serveMemory.perStreamKiB <= TARGET.servePerStreamKiB,
+  },
   rows,
 };
 mkdirSync(join(ROOT, "bench", "results"), { recursive: true });
@@ -250,4 +278,196 @@ console.log(
 console.log(
   `SSE event → browser p95 ${rows.sse_latency.p95} ms (p50 ${rows.sse_latency.p50}) — target ≤ ${TARGET.sseP95Ms} ms: ${result.met.sse ? "met" : "MISSED"}`,
 );
-process.exit(result.met.page && result.met.sse ? 0 : 1);
+console.log(
+  `serve RSS idle ${serveMemory.idleMiB} MiB; 1 event stream with states changing ${serveMemory.oneStreamMiB} MiB; ${STREAMS} streams ${serveMemory.withStreamsMiB} MiB (peak ${serveMemory.peakMiB}; ×${serveMemory.ratioToIdle} of idle): ${serveMemory.perStreamKiB} KiB per added stream (${serveMemory.perStreamVsIdleKiB} KiB per stream counting from idle, churn included) — target ≤ 1 MiB (${TARGET.servePerStreamKiB} KiB) per open stream: ${result.met.serve_memory ? "met" : "MISSED"}`,
+);
+process.exit(result.met.page && result.met.sse && result.met.serve_memory ? 0 : 1);
+
+/** Resident memory of process `pid` in KiB (`VmRSS` of /proc/<pid>/status). */
+function rssKiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  if (!m) throw new Error(`agents-view: /proc/${pid}/status has no VmRSS line (is ${pid} running?)`);
+  return Number(m[1]);
+}
+
+/** Median RSS (KiB) of `pid` over `ms`, sampled every 200 ms, with the peak. */
+async function sampleRss(
+  pid: number,
+  ms: number,
+): Promise<{ median: number; peak: number; samples: number[] }> {
+  const samples: number[] = [];
+  const until = performance.now() + ms;
+  do {
+    samples.push(rssKiB(pid));
+    await new Promise((r) => setTimeout(r, 200));
+  } while (performance.now() < until);
+  const s = [...samples].sort((a, b) => a - b);
+  return { median: percentile(s, 50), peak: s.at(-1)!, samples };
+}
+
+/** An open `GET /v1/events` stream on its own connection, counting the `session` events it got. */
+interface EventStream {
+  sessionEvents: number;
+  close(): void;
+}
+
+function openEventStream(base: string): Promise<EventStream> {
+  return new Promise((resolve, reject) => {
+    const req = httpGet(
+      `${base}/v1/events`,
+      { agent: false, headers: { accept: "text/event-stream" } },
+      (res) => {
+        if (res.statusCode !== 200) {
+          reject(new Error(`agents-view: GET /v1/events answered ${res.statusCode}`));
+          res.resume();
+          return;
+        }
+        res.setEncoding("utf8");
+        const stream: EventStream = { sessionEvents: 0, close: () => req.destroy() };
+        let buf = "";
+        let ready = false;
+        res.on("data", (chunk: string) => {
+          buf += chunk;
+          let end: number;
+          while ((end = buf.indexOf("\n\n")) >= 0) {
+            const frame = buf.slice(0, end);
+            buf = buf.slice(end + 2);
+            if (/^event: ready$/m.test(frame) && !ready) {
+              ready = true;
+              resolve(stream);
+            }
+            if (/^event: session$/m.test(frame)) stream.sessionEvents++;
+          }
+        });
+        res.on("error", () => undefined);
+      },
+    );
+    req.on("error", reject);
+  });
+}
+
+/**
+ * Starts `nightshift serve` on a fresh project with 50 finished sessions, measures its RSS idle,
+ * with one event stream open, and with {@link STREAMS} streams open, while the sessions'
+ * states change every 100 ms; stops it. Figures in MiB (per stream in KiB).
+ */
+async function measureServeMemory() {
+  const serveRepo = join(dir, "serve-repo");
+  mkdirSync(join(serveRepo, ".nightshift", "routines"), { recursive: true });
+  writeFileSync(join(serveRepo, "README.md"), "# bench/agents-view serve memory\n");
+  writeFileSync(join(serveRepo, ".nightshift", ".gitignore"), "state/\n");
+  commitRepo(serveRepo);
+  const p = await openProject(serveRepo);
+  const ids = Array.from({ length: 50 }, (_, i) => `m${i.toString().padStart(7, "0")}`);
+  const t = Date.now();
+  await p.store.db
+    .insertInto("sessions")
+    .values(
+      ids.map((id, i) => ({
+        id,
+        routine: "dispatch",
+        agent: "command",
+        model: null,
+        state: "succeeded" as const,
+        infra_outcome: "ok" as const,
+        task_outcome: "no_changes" as const,
+        reason: null,
+        trigger: "dispatch",
+        issue_number: null,
+        input_text: null,
+        repo: null,
+        pr_number: null,
+        created_at: t - i * 1000,
+        started_at: t - i * 1000,
+        finished_at: t - i * 1000 + 500,
+      })) as never,
+    )
+    .execute();
+  const child = spawn(process.execPath, [join(ROOT, "bin", "nightshift.js"), "serve", "--port", "0"], {
+    cwd: serveRepo,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, NIGHTSHIFT_LOG_LEVEL: "warn" },
+  });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  const streams: EventStream[] = [];
+  try {
+    const base = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(
+        () => reject(new Error(`agents-view: nightshift serve printed no URL in 30 s; stderr: ${stderr}`)),
+        30_000,
+      );
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        const line = out.split("\n")[0]?.trim();
+        if (out.includes("\n") && line) {
+          clearTimeout(timer);
+          resolve(line.replace(/\/$/, ""));
+        }
+      });
+      child.once("exit", (code) =>
+        reject(new Error(`agents-view: nightshift serve exited (${code}): ${stderr}`)),
+      );
+    });
+    const pid = child.pid!;
+    await new Promise((r) => setTimeout(r, 2_000));
+    const idle = await sampleRss(pid, 3_000);
+    let flip = 0;
+    const churn = async () => {
+      flip++;
+      await p.store.db
+        .updateTable("sessions")
+        .set({ state: flip % 2 ? ("failed" as const) : ("succeeded" as const) })
+        .where("id", "in", ids)
+        .execute();
+    };
+    let churning = true;
+    const churner = (async () => {
+      while (churning) {
+        await churn();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    // Baseline: one stream open while the states change, long enough for the churn's own heap
+    // growth (queries, JSON) to settle; what more streams add on top is their cost.
+    streams.push(await openEventStream(base));
+    await new Promise((r) => setTimeout(r, 4_000));
+    const one = await sampleRss(pid, 4_000);
+    while (streams.length < STREAMS) streams.push(await openEventStream(base));
+    await new Promise((r) => setTimeout(r, 1_000));
+    const open = await sampleRss(pid, 6_000);
+    churning = false;
+    await churner;
+    await new Promise((r) => setTimeout(r, 500));
+    const starved = streams.filter((s) => s.sessionEvents === 0).length;
+    if (starved)
+      throw new Error(`agents-view: ${starved} of ${STREAMS} event streams received no session event`);
+    const minEvents = Math.min(...streams.map((s) => s.sessionEvents));
+    // (`round` below is declared after this runs.)
+    const r2 = (x: number) => Math.round(x * 100) / 100;
+    const mib = (k: number) => r2(k / 1024);
+    return {
+      idleMiB: mib(idle.median),
+      oneStreamMiB: mib(one.median),
+      withStreamsMiB: mib(open.median),
+      peakMiB: mib(open.peak),
+      perStreamKiB: r2((open.median - one.median) / (STREAMS - 1)),
+      perStreamVsIdleKiB: r2((open.median - idle.median) / STREAMS),
+      ratioToIdle: r2(open.median / idle.median),
+      streams: STREAMS,
+      stateChanges: flip * ids.length,
+      minSessionEventsPerStream: minEvents,
+      entry: "bin/nightshift.js serve",
+      samplesKiB: { idle: idle.samples, oneStream: one.samples, withStreams: open.samples },
+    };
+  } finally {
+    for (const s of streams) s.close();
+    child.kill("SIGTERM");
+    const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+    await exited;
+    clearTimeout(killer);
+    await p.close();
+  }
+}

@@ -24,8 +24,8 @@ interface Row {
   /** `max`: the figure must be at most `target`; `min`: at least. */
   bound: "max" | "min";
   target: number;
-  /** How the figure and target are written: `×` ratio, `ms`, `%` of a core. */
-  unit: "×" | "ms" | "%";
+  /** How the figure and target are written: `×` ratio, `ms`, `%` of a core, `KiB`. */
+  unit: "×" | "ms" | "%" | "KiB";
 }
 
 type Json = Record<string, unknown>;
@@ -125,6 +125,14 @@ export const ROWS: Row[] = [
     unit: "ms",
   },
   {
+    name: "`serve` memory per open event stream (50 streams, sessions changing; added over one stream), KiB",
+    file: "agents-view",
+    value: (r) => num(at(r, "rows", "serve_rss_50_streams", "perStreamKiB")),
+    bound: "max",
+    target: 1024,
+    unit: "KiB",
+  },
+  {
     name: "guard pass over 500 PRs: PRodder's requests ÷ nightshift's (fewest of the passes)",
     file: "guard-requests",
     value: (r) => {
@@ -140,7 +148,13 @@ export const ROWS: Row[] = [
 ];
 
 const fmt = (v: number, unit: Row["unit"]): string =>
-  unit === "×" ? `${v.toFixed(2)}×` : unit === "%" ? `${v.toFixed(2)} %` : `${v.toFixed(1)} ms`;
+  unit === "×"
+    ? `${v.toFixed(2)}×`
+    : unit === "%"
+      ? `${v.toFixed(2)} %`
+      : unit === "KiB"
+        ? `${v.toFixed(0)} KiB`
+        : `${v.toFixed(1)} ms`;
 
 /** Reads the results, prints the table; returns the number of rows missed or missing. */
 export function summarise(print: (line: string) => void = console.log): number {

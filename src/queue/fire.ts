@@ -43,6 +43,20 @@ export interface FireResult {
   replaced?: number;
 }
 
+/** The run row a fire request asks for, before the overlap policy decides its state. */
+function newRunOf(req: FireRequest): NewRun {
+  return {
+    routine: req.routine.name,
+    trigger: req.trigger,
+    dedupeKey: req.dedupeKey,
+    maxRunning: maxRunningFor(req.routine),
+    now: req.now,
+    ...(req.scheduledFor !== undefined ? { scheduledFor: req.scheduledFor } : {}),
+    ...(req.context !== undefined ? { context: req.context } : {}),
+    ...(req.issueNumber !== undefined ? { issueNumber: req.issueNumber } : {}),
+  };
+}
+
 /**
  * Records a fire durably, applying the routine's overlap policy against the runs already in
  * progress or waiting: `allow` queues beside them, `forbid` records the fire as skipped,
@@ -74,16 +88,7 @@ export async function fireRoutine(
       ? { running: 0, pending: 0 }
       : await routineRunCounts(db, req.routine.name);
   const decision = decideOverlap(req.routine.overlap, { running: counts.running, queued: counts.pending });
-  const base = {
-    routine: req.routine.name,
-    trigger: req.trigger,
-    dedupeKey: req.dedupeKey,
-    maxRunning: maxRunningFor(req.routine),
-    now: req.now,
-    ...(req.scheduledFor !== undefined ? { scheduledFor: req.scheduledFor } : {}),
-    ...(req.context !== undefined ? { context: req.context } : {}),
-    ...(req.issueNumber !== undefined ? { issueNumber: req.issueNumber } : {}),
-  };
+  const base = newRunOf(req);
   if (decision === "skip") {
     const reason =
       req.routine.overlap === "queue-one"
@@ -149,16 +154,7 @@ export async function fireRoutines(
       continue;
     }
     inBatch.add(key);
-    const base: NewRun = {
-      routine: req.routine.name,
-      trigger: req.trigger,
-      dedupeKey: req.dedupeKey,
-      maxRunning: maxRunningFor(req.routine),
-      now: req.now,
-      ...(req.scheduledFor !== undefined ? { scheduledFor: req.scheduledFor } : {}),
-      ...(req.context !== undefined ? { context: req.context } : {}),
-      ...(req.issueNumber !== undefined ? { issueNumber: req.issueNumber } : {}),
-    };
+    const base = newRunOf(req);
     let entry: (typeof planned)[number];
     if (req.skipReason !== undefined) {
       // As fireRoutine: a skipped fire records its slot time (a paused schedule), no context or issue.

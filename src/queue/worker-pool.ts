@@ -329,7 +329,21 @@ export class WorkerPool {
     }
   }
 
-  /** Cancels the running sessions of a routine (the `replace` overlap policy). @returns how many. */
+  /**
+   * Stops run `runId` now if this pool is running it (a person cancelled it; the run is
+   * already marked cancelled in the store). Other pools stop theirs at their next heartbeat.
+   * @returns whether this pool was running it.
+   */
+  cancelRun(runId: string): boolean {
+    const entry = this.#active.get(runId);
+    entry?.abort.abort();
+    return entry !== undefined;
+  }
+
+  /**
+   * Stops this pool's running sessions of `routine` now (the `replace` overlap policy).
+   * @returns how many it stopped.
+   */
   cancelRoutine(routine: string): number {
     let n = 0;
     for (const { run, abort } of this.#active.values()) {

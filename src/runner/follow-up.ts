@@ -7,7 +7,8 @@
  * agent's own conversation: Claude Code `-p --resume <agent session id>`, Codex `exec resume
  * <thread id>`, the `command` agent a new run with the text in `$NIGHTSHIFT_PROMPT_FILE`. Its
  * changes are committed on the parent's branch and pushed to the parent's pull request (one PR
- * per conversation, one more commit, a comment saying what the follow-up did).
+ * per conversation, one more commit, a comment saying what the follow-up did, and the PR's
+ * body rewritten to tell the whole conversation: src/runner/session/deliver.ts).
  *
  * Entry points:
  * - {@link startFollowUp} — durable: queues the follow-up for the daemon's worker pool (a run

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { bearerAuth } from "hono/bearer-auth";
 import { HTTPException } from "hono/http-exception";
 import { findLiveApiToken } from "../store/api-tokens.ts";
+import { runOfSession } from "../store/runs.ts";
 import { findSession } from "../store/sessions.ts";
 import { hashApiToken } from "../triggers/api-token.ts";
 import { dashboardRoutes } from "./dashboard/index.ts";
@@ -85,11 +86,7 @@ export function createApp(deps: AppDeps): Hono {
           finished_at: isoOrNull(s.finished_at),
         });
       }
-      const run = await deps.project.store.db
-        .selectFrom("runs")
-        .selectAll()
-        .where("session_id", "=", id)
-        .executeTakeFirst();
+      const run = await runOfSession(deps.project.store.db, id);
       if (run && run.routine === c.get("tokenRoutine"))
         return c.json({
           id,

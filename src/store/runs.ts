@@ -327,6 +327,11 @@ export async function cancelPendingRuns(
     .execute();
 }
 
+/** The run that started session `sessionId` (none for a session run in the foreground). */
+export async function runOfSession(db: Kysely<Database>, sessionId: string): Promise<RunRow | undefined> {
+  return db.selectFrom("runs").selectAll().where("session_id", "=", sessionId).executeTakeFirst();
+}
+
 /** Finds a run by id or by a unique id prefix. */
 export async function findRun(db: Kysely<Database>, idOrPrefix: string): Promise<RunRow | undefined> {
   const exact = await db.selectFrom("runs").selectAll().where("id", "=", idOrPrefix).executeTakeFirst();

@@ -238,9 +238,7 @@ export async function agentsView(
 function questionLine(qs: readonly { question: string; header?: string }[] | undefined): string | null {
   if (!qs?.length) return null;
   return oneLine(
-    qs
-      .map((q) => `${q.header ? `${q.header}: ` : ""}${q.question}`.replace(/\s+/g, " "))
-      .join(" · "),
+    qs.map((q) => `${q.header ? `${q.header}: ` : ""}${q.question}`.replace(/\s+/g, " ")).join(" · "),
     200,
   );
 }

@@ -2,6 +2,7 @@ import { get } from "node:http";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addDashboardUser } from "../../src/store/dashboard-users.ts";
+import { insertSessionQuestion } from "../../src/store/session-questions.ts";
 import { setSessionState, updateSession } from "../../src/store/sessions.ts";
 import { appendEvent } from "../../src/store/transcript.ts";
 import { cleanupTemp } from "../support/project.ts";
@@ -377,6 +378,99 @@ describe("the session page", () => {
     expect(await page.locator("#transcript #ev-2").textContent()).toContain("<b>a.ts</b>");
     await setSessionState(db, id, "succeeded", { finished_at: s.clock.now() });
     await expect.poll(() => page.locator("#facts").textContent(), { timeout: 2_000 }).toContain("finished 2");
+    await page.close();
+  });
+});
+
+describe("needs input, pause and PR actions", () => {
+  it("shows a question live on the session page and in one line on the agents page; several questions get one field each", async () => {
+    const s = await start();
+    const db = s.project.store.db;
+    const id = await addSession(s.project, "triage");
+    await setSessionState(db, id, "running", { started_at: s.clock.now() });
+    const { page, dialogs } = await newPage();
+    await page.goto(`${s.url}/sessions/${id}`);
+    await page.waitForFunction('document.body["htmx-internal-data"]?.sseEventSource?.readyState === 1');
+    await insertSessionQuestion(db, {
+      sessionId: id,
+      toolUseId: "toolu_x",
+      now: s.clock.now(),
+      questions: [
+        {
+          question: `Which colour? ${XSS}`,
+          header: "Colour",
+          options: [
+            { label: "red", description: "warm" },
+            { label: "blue", description: `cool ${XSS}` },
+          ],
+          multiSelect: false,
+        },
+        {
+          question: "Which sizes?",
+          header: "Size",
+          options: [{ label: "S" }, { label: "M" }],
+          multiSelect: true,
+        },
+        { question: "Anything else?", options: [], multiSelect: false },
+      ],
+    });
+    await setSessionState(db, id, "needs_input" as never, { finished_at: s.clock.now() } as never);
+    await page.locator("#answer .question").first().waitFor({ timeout: 2_000 });
+    expect(await page.locator("#answer .question").count()).toBe(3);
+    expect(await page.locator("#answer").textContent()).toContain(`cool ${XSS}`);
+    expect(await page.locator("#answer img, #answer script").count()).toBe(0);
+    await page.goto(`${s.url}/`);
+    expect(await page.locator(`#group-needs_input #agent-${id} .question-line`).textContent()).toContain(
+      `Colour: Which colour? ${XSS}`,
+    );
+    expect(dialogs).toEqual([]);
+    await page.close();
+  });
+});
+
+describe("routine and pull request actions", () => {
+  it("pauses with a reason and resumes a routine; marks a PR ready and draft, refuses a merge with its reason, closes it", async () => {
+    const s = await start();
+    const db = s.project.store.db;
+    const { page } = await newPage();
+    await page.goto(`${s.url}/routines`);
+    await page.fill("tr#nightly form.pause input[name=reason]", "release freeze");
+    await page.click("tr#nightly form.pause button");
+    await page.waitForURL(/\/routines/);
+    expect(await page.locator("tr#nightly").textContent()).toContain("release freeze");
+    expect(
+      await db
+        .selectFrom("routine_switches" as never)
+        .selectAll()
+        .execute(),
+    ).toMatchObject([{ routine: "nightly", paused: 1, reason: "release freeze" }]);
+    await page.click("tr#nightly form.resume button");
+    await expect.poll(() => page.locator("tr#nightly form.pause").count()).toBe(1);
+
+    const pr = await addPullRequest(s.project, "A change", null, "nightshift/change");
+    const local = s.project.forge.local!;
+    const head = (await s.project.forge.getPullRequest(s.project.repoName, pr)).headSha!;
+    await local.recordCheck(s.project.repoName, head, {
+      name: "ci",
+      status: "completed",
+      conclusion: "failure",
+    } as never);
+    const prUrl = `${s.url}/pulls/${encodeURIComponent(s.project.repoName)}/${pr}`;
+    await page.goto(prUrl);
+    await page.click("form.pr-ready button");
+    await page.waitForURL(prUrl);
+    expect((await s.project.forge.getPullRequest(s.project.repoName, pr)).draft).toBe(false);
+    await page.click("form.pr-merge button");
+    expect(await page.textContent("main")).toMatch(/merge refused \(checks failed\)/);
+    expect((await s.project.forge.getPullRequest(s.project.repoName, pr)).state).toBe("open");
+    await page.goto(prUrl);
+    await page.click("form.pr-draft button");
+    await page.waitForURL(prUrl);
+    expect((await s.project.forge.getPullRequest(s.project.repoName, pr)).draft).toBe(true);
+    await page.click("form.pr-close button");
+    await page.waitForURL(prUrl);
+    expect((await s.project.forge.getPullRequest(s.project.repoName, pr)).state).toBe("closed");
+    expect(await page.locator("#pr-actions").count()).toBe(0);
     await page.close();
   });
 });

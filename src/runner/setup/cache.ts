@@ -36,6 +36,7 @@ import type { Clock } from "../../util/clock.ts";
 import { runnerGit, type RunnerRepo } from "../workspace/runner-git.ts";
 import type { SetupRepo } from "./hash.ts";
 import { processAlive } from "../../util/process.ts";
+import { errorCode } from "../../util/errors.ts";
 
 /** Folder of the cache under the state folder. */
 export const SETUP_CACHE_DIR = "setup-cache";
@@ -75,7 +76,11 @@ function run(cmd: string, args: string[], cwd?: string): Promise<void> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { cwd, maxBuffer: 16 * 1024 * 1024 }, (err, _stdout, stderr) => {
       if (err)
-        reject(new Error(`${cmd} ${args.slice(0, 3).join(" ")} failed: ${stderr.trim() || err.message}`));
+        reject(
+          new Error(`${cmd} ${args.slice(0, 3).join(" ")} failed: ${stderr.trim() || errorCode(err)}`, {
+            cause: err,
+          }),
+        );
       else resolve();
     });
   });

@@ -1,5 +1,6 @@
 import type { Routine } from "../../config/routine-schema.ts";
 import type { Clock } from "../../util/clock.ts";
+import { errorCode } from "../../util/errors.ts";
 import { baseAgentEnv } from "../agents/env.ts";
 import { AgentSpawnError, runAgentProcess } from "../agents/spawn.ts";
 import type { AgentInvocation, OutputParser } from "../agents/types.ts";
@@ -103,7 +104,9 @@ export async function runSetupScript(opts: {
     };
   } catch (err) {
     if (err instanceof AgentSpawnError)
-      throw new AgentSpawnError(`could not start the setup script: ${err.message}`);
+      throw new AgentSpawnError(`could not start the setup script (${errorCode(err.cause ?? err)})`, {
+        cause: err,
+      });
     throw err;
   } finally {
     await wrapped.release();

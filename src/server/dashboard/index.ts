@@ -7,15 +7,26 @@ import { fireRoutine } from "../../queue/fire.ts";
 import { compileSchedule } from "../../scheduler/schedule.ts";
 import { endLogin, logIn } from "../../store/dashboard-users.ts";
 import { pausedRoutines, setRoutinePaused } from "../../store/routine-switches.ts";
-import { openSessionQuestion, type QuestionAnswers, sessionQuestions } from "../../store/session-questions.ts";
-import { cancelRun, listRunsWithSessions } from "../../store/runs.ts";
+import {
+  openSessionQuestion,
+  type QuestionAnswers,
+  sessionQuestions,
+} from "../../store/session-questions.ts";
+import { cancelRun, listRunsWithSessions, runOfSession } from "../../store/runs.ts";
 import { findSession } from "../../store/sessions.ts";
-import { agentRow, agentsView, lastOutcomes, linkedSessions, usageBy } from "../../store/session-views.ts";
+import {
+  agentRow,
+  agentsView,
+  lastOutcomes,
+  latestEventCursor,
+  linkedSessions,
+  usageBy,
+} from "../../store/session-views.ts";
 import { readEvents } from "../../store/transcript.ts";
 import { randomId } from "../../util/ids.ts";
 import { redactorFromEnv } from "../../util/redact.ts";
 import type { AppDeps } from "../deps.ts";
-import { EventHub, eventRoutes, streamStoreEvents } from "../routes/events.ts";
+import { EventHub, eventRoutes, formatEventCursor, streamStoreEvents } from "../routes/events.ts";
 import { agentsList, agentsPage } from "./agents.ts";
 import { asset } from "./assets.ts";
 import {
@@ -94,12 +105,18 @@ export function dashboardRoutes(deps: AppDeps, opts: DashboardOptions = {}): Hon
     c.header("Cache-Control", "no-store");
     return c.html(await body, status as 200);
   };
-  const notice = (c: Ctx, title: string, message: string, status = 200) =>
+  const notice = (c: Ctx, title: string, message: string, status = 200, refreshSeconds?: number) =>
     htmlOf(
       c,
       page(
         ctxOf(c),
-        { title, nav: "" },
+        {
+          title,
+          nav: "",
+          ...(refreshSeconds
+            ? { head: html`<meta http-equiv="refresh" content="${refreshSeconds}" />` }
+            : {}),
+        },
         html`<h1>${title}</h1>
           <div class="notice">${message}</div>
           <p><a href="/">back to the agents</a></p>`,
@@ -213,6 +230,9 @@ export function dashboardRoutes(deps: AppDeps, opts: DashboardOptions = {}): Hon
 
   // --- one session
   app.get("/sessions/:id", async (c) => {
+    // Read before the session: the page's stream starts here, so no change made while the page
+    // renders is missed (transcript events it already shows are skipped by `seen`).
+    const cursor = formatEventCursor(await latestEventCursor(db));
     const s = await findSession(db, c.req.param("id"));
     if (!s) {
       const queued = await db
@@ -225,6 +245,9 @@ export function dashboardRoutes(deps: AppDeps, opts: DashboardOptions = {}): Hon
           c,
           "Session",
           `session ${c.req.param("id")} of ${queued.routine} is queued (run ${queued.state}): it appears here once a worker starts it`,
+          200,
+          // Reloads until the session exists (then the page follows it live).
+          queued.state === "pending" || queued.state === "running" ? 1 : undefined,
         );
       return notice(c, "Session", `no session "${c.req.param("id")}"`, 404);
     }
@@ -264,6 +287,7 @@ export function dashboardRoutes(deps: AppDeps, opts: DashboardOptions = {}): Hon
         followUps: links.followUps,
         cancellable: s.finished_at === null && (run?.state === "pending" || run?.state === "running"),
         questions,
+        liveFrom: cursor,
       }),
     );
   });
@@ -271,13 +295,24 @@ export function dashboardRoutes(deps: AppDeps, opts: DashboardOptions = {}): Hon
     const s = await findSession(db, c.req.param("id"));
     if (!s) return c.text("no such session", 404);
     const ctx = ctxOf(c);
+    // The first change is always a `state` message (the page may have rendered an older state).
+    let lastState: string | undefined;
+    const seen = Number(c.req.query("seen") ?? "0");
     return streamStoreEvents(
       c,
       db,
       hub,
       {
-        session: (ch) => ({ event: "session", data: ch.state }),
+        // `state` when the state changed since the last message of this connection (the page's
+        // controls refresh on it only, so a button is not replaced under the pointer on every
+        // usage update), else `session`.
+        session: (ch) => {
+          const changed = ch.state !== lastState;
+          lastState = ch.state;
+          return { event: changed ? "state" : "session", data: ch.state };
+        },
         transcript: async (ev) => {
+          if (Number.isFinite(seen) && ev.seq <= seen) return undefined;
           let data: Record<string, unknown>;
           try {
             data = JSON.parse(ev.data) as Record<string, unknown>;
@@ -294,12 +329,14 @@ export function dashboardRoutes(deps: AppDeps, opts: DashboardOptions = {}): Hon
   app.post("/sessions/:id/cancel", async (c) => {
     const s = await findSession(db, c.req.param("id"));
     if (!s) return notice(c, "Cancel", `no session "${c.req.param("id")}"`, 404);
-    const run = await db.selectFrom("runs").select("id").where("session_id", "=", s.id).executeTakeFirst();
+    const run = await runOfSession(db, s.id);
     const who = c.get("user") ?? "the dashboard (loopback)";
     const was = run
       ? await cancelRun(db, run.id, { now: project.clock.now(), reason: `cancelled by ${who}` })
       : undefined;
     if (!was) return notice(c, "Cancel", `session ${s.id} is not queued or running: nothing to cancel`, 409);
+    // This process's worker pool stops it now; another process's at its next heartbeat.
+    deps.pool?.cancelRun(run!.id);
     hub.notify();
     return c.redirect(`/sessions/${s.id}`, 303);
   });
@@ -500,7 +537,11 @@ export function dashboardRoutes(deps: AppDeps, opts: DashboardOptions = {}): Hon
         const local = project.forge.local;
         if (!local)
           return notice(c, title, "merge on GitHub: nightshift merges only on its local forge", 409);
-        const r = await local.mergePullRequest(repo, number, pr.headSha ? { expectedHeadSha: pr.headSha } : {});
+        const r = await local.mergePullRequest(
+          repo,
+          number,
+          pr.headSha ? { expectedHeadSha: pr.headSha } : {},
+        );
         if (!r.merged)
           return notice(c, title, `merge refused (${r.reason.replace(/_/g, " ")}): ${r.detail}`, 409);
       }

@@ -4,7 +4,18 @@ import type { Comment, PullRequest } from "../../forge/types.ts";
 import type { RunWithSession } from "../../store/runs.ts";
 import type { SessionRow } from "../../store/schema.ts";
 import type { UsageRow } from "../../store/session-views.ts";
-import { badge, chartData, csrfField, type Html, iso, page, type PageCtx, red, tokens, usd } from "./layout.ts";
+import {
+  badge,
+  chartData,
+  csrfField,
+  type Html,
+  iso,
+  page,
+  type PageCtx,
+  red,
+  tokens,
+  usd,
+} from "./layout.ts";
 import { diffHtml } from "./session-page.ts";
 
 /** A trigger in words. `describe` reads a schedule (the scheduler's English description). */
@@ -248,7 +259,11 @@ export interface ShownCheck {
 
 /** A button that posts one pull-request action (with the CSRF token). */
 function prAction(ctx: PageCtx, pr: PullRequest, action: string, label: string, cls = ""): Html {
-  return html`<form method="post" action="/pulls/${encodeURIComponent(pr.repo)}/${pr.number}/${action}" class="pr-${action}">
+  return html`<form
+    method="post"
+    action="/pulls/${encodeURIComponent(pr.repo)}/${pr.number}/${action}"
+    class="pr-${action}"
+  >
     ${csrfField(ctx)}<button type="submit" class="${cls}">${label}</button>
   </form>`;
 }

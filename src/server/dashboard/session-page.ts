@@ -210,7 +210,13 @@ function questionHtml(ctx: PageCtx, q: AskedQuestion, i: number, form: "buttons"
     ${q.header ? html`<span class="badge amber">${red(ctx, q.header)}</span>` : ""}
     <b class="question-text">${red(ctx, q.question)}</b>
     ${q.multiSelect ? html`<span class="muted">(pick one or more)</span>` : ""}
-    ${q.options.length ? html`<ul class="choices">${choices}</ul>` : ""}
+    ${
+      q.options.length
+        ? html`<ul class="choices">
+            ${choices}
+          </ul>`
+        : ""
+    }
     ${
       form !== "none" && q.options.length === 0
         ? html`<textarea
@@ -236,7 +242,9 @@ export function questionsHtml(ctx: PageCtx, sessionId: string, questions: Sessio
   return html`${questions.map((sq) => {
     if (sq.answer !== null)
       return html`<div class="ask answered">
-        <div class="kind">asked ${iso(sq.askedAt)} · answered ${iso(sq.answeredAt)} by ${sq.answeredBy ?? "–"}</div>
+        <div class="kind">
+          asked ${iso(sq.askedAt)} · answered ${iso(sq.answeredAt)} by ${sq.answeredBy ?? "–"}
+        </div>
         ${sq.questions.map(
           (q, i) =>
             html`${questionHtml(ctx, q, i, "none")}
@@ -268,6 +276,8 @@ export function sessionPage(
     cancellable: boolean;
     /** Every question the session's agent asked, oldest first. */
     questions?: SessionQuestion[];
+    /** The event-stream cursor read before the page's data (the live stream starts there). */
+    liveFrom?: string;
   },
 ): Html {
   const terminal = s.finished_at !== null;
@@ -277,7 +287,12 @@ export function sessionPage(
     {
       title: `Session ${s.id}`,
       nav: "/",
-      live: terminal ? undefined : `/sessions/${s.id}/stream`,
+      live: terminal
+        ? undefined
+        : `/sessions/${s.id}/stream?${new URLSearchParams({
+            ...(extra.liveFrom ? { after: extra.liveFrom } : {}),
+            seen: String(events.reduce((m, e) => Math.max(m, e.seq), 0)),
+          }).toString()}`,
       head: html`<link rel="stylesheet" href="/assets/uPlot.min.css" />
         <script src="/assets/uPlot.iife.min.js"></script>
         <script src="/assets/dashboard.js" defer></script>`,
@@ -287,7 +302,7 @@ export function sessionPage(
         class="facts"
         id="facts"
         hx-get="/sessions/${s.id}"
-        hx-trigger="sse:session"
+        hx-trigger="sse:session, sse:state"
         hx-select="#facts"
         hx-swap="outerHTML"
       >
@@ -336,7 +351,7 @@ export function sessionPage(
       <div
         id="controls"
         hx-get="/sessions/${s.id}"
-        hx-trigger="sse:session"
+        hx-trigger="sse:state"
         hx-select="#controls"
         hx-swap="outerHTML"
       >
