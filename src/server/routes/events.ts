@@ -32,6 +32,8 @@ export class EventHub {
   readonly #waiters = new Set<() => void>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #last: EventCursor | undefined;
+  /** Reads shared by the streams at the same cursor until the next wake-up (see {@link shared}). */
+  #reads = new Map<string, Promise<unknown>>();
 
   /** @param pollMs how often the store is looked at while a stream is open (ms, default 100). */
   constructor(db: Kysely<Database>, pollMs = 100) {
@@ -60,7 +62,24 @@ export class EventHub {
 
   /** Wakes every waiter now (an in-process writer that knows it just wrote). */
   notify(): void {
+    this.#reads.clear();
     for (const w of [...this.#waiters]) w();
+  }
+
+  /**
+   * One store read for every stream that asks for the same `key` (the same cursor and filter)
+   * until the next wake-up: 50 open streams cost one query per change, not 50, and share the
+   * rows. Nothing is missed: rows stored after a read wake the streams again, and a wake-up
+   * drops every shared read.
+   */
+  shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let p = this.#reads.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = read();
+      this.#reads.set(key, p);
+      p.catch(() => this.#reads.delete(key));
+    }
+    return p;
   }
 
   #schedule(): void {
@@ -138,14 +157,18 @@ export function streamStoreEvents(
     // Tells the client where it is, so even a stream with no event yet can be resumed.
     await stream.writeSSE({ event: "ready", data: "{}", id: formatEventCursor(cursor), retry: 1000 });
     while (!closed) {
-      const changes = await sessionChangesAfter(db, cursor.change);
+      const changes = await hub.shared(`changes>${cursor.change}`, () =>
+        sessionChangesAfter(db, cursor.change),
+      );
       for (const ch of changes) {
         cursor.change = ch.id;
         if (opts.sessionId && ch.sessionId !== opts.sessionId) continue;
         const m = await format.session(ch);
         if (m) await stream.writeSSE({ ...m, id: formatEventCursor(cursor) });
       }
-      const events = await transcriptEventsAfter(db, cursor.transcript, opts);
+      const events = await hub.shared(`transcript>${cursor.transcript}:${opts.sessionId ?? "*"}`, () =>
+        transcriptEventsAfter(db, cursor.transcript, opts),
+      );
       for (const ev of events) {
         cursor.transcript = ev.rowid;
         const m = await format.transcript(ev);
