@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import pc from "picocolors";
 import { findProjectRoot } from "../config/load.ts";
 import { openProject, type Project } from "../project.ts";
 
@@ -57,4 +58,27 @@ export function printJson(value: unknown): void {
 /** The forge repository a command names with `--repo`, else the project's own. */
 export function repoOption(cmd: Command, fallback: string): string {
   return (cmd.opts() as { repo?: string }).repo ?? fallback;
+}
+
+/**
+ * Runs `fn` with a signal that Ctrl-C (SIGINT) and SIGTERM abort (the agent's process group is
+ * stopped), saying so on stderr unless `--json`.
+ */
+export async function cancellable<T>(
+  json: boolean | undefined,
+  fn: (signal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const abort = new AbortController();
+  const onSignal = () => {
+    if (!json) console.error(pc.yellow("\ncancelling: stopping the agent…"));
+    abort.abort();
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    return await fn(abort.signal);
+  } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+  }
 }

@@ -1,5 +1,4 @@
 import type { Routine } from "../config/routine-schema.ts";
-import type { compileSchedule as CompileSchedule } from "../scheduler/schedule.ts";
 import { formatLocal, resolveTimeZone } from "../scheduler/tz.ts";
 import { isoTime } from "./format.ts";
 
@@ -23,34 +22,4 @@ export function zonedTime(ms: number | null | undefined, timeZone: string | unde
 export function routineTimeZone(r: Routine): string {
   for (const t of r.triggers) if ("schedule" in t && t.timezone) return t.timezone;
   return "UTC";
-}
-
-/**
- * The next `count` schedule fires of a routine after `now` (ms), across its schedule triggers,
- * each with the zone of the trigger that fires it. Triggers that do not compile are left out
- * (`routines validate` reports them).
- */
-export function nextRuns(
-  r: Routine,
-  now: number,
-  count: number,
-  compileSchedule: typeof CompileSchedule,
-): { at: number; timezone: string }[] {
-  const out: { at: number; timezone: string }[] = [];
-  for (const t of r.triggers) {
-    if (!("schedule" in t)) continue;
-    try {
-      const s = compileSchedule(t);
-      let from = now;
-      for (let i = 0; i < count; i++) {
-        const at = s.nextAfter(from);
-        if (at === undefined) break;
-        out.push({ at, timezone: s.timezone });
-        from = at;
-      }
-    } catch {
-      // an invalid schedule: reported by `routines validate`
-    }
-  }
-  return out.sort((a, b) => a.at - b.at).slice(0, count);
 }

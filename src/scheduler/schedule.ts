@@ -271,3 +271,33 @@ export function slotKey(t: number): string {
   if (!Number.isFinite(t)) throw new RangeError(`slotKey needs a time in ms; got ${t}`);
   return new Date(t).toISOString();
 }
+
+/**
+ * The next `count` fires after `now` (ms since the epoch) across the schedule triggers among
+ * `triggers`, soonest first, each with the time zone of the trigger that fires it. Triggers
+ * that are not schedules are ignored; schedules that do not compile are left out
+ * (`nightshift routines validate` reports them).
+ */
+export function nextFireTimes(
+  triggers: readonly object[],
+  now: number,
+  count: number,
+): { at: number; timezone: string }[] {
+  const out: { at: number; timezone: string }[] = [];
+  for (const t of triggers) {
+    if (!("schedule" in t)) continue;
+    try {
+      const s = compileSchedule(t as ScheduleSpec);
+      let from = now;
+      for (let i = 0; i < count; i++) {
+        const at = s.nextAfter(from);
+        if (at === undefined) break;
+        out.push({ at, timezone: s.timezone });
+        from = at;
+      }
+    } catch {
+      // an invalid schedule: reported by `routines validate`
+    }
+  }
+  return out.sort((a, b) => a.at - b.at).slice(0, count);
+}

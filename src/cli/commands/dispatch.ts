@@ -1,8 +1,8 @@
 import type { Command } from "commander";
 import pc from "picocolors";
-import { CliError, printJson, withProject } from "../context.ts";
+import { cancellable, CliError, printJson, withProject } from "../context.ts";
 import { printSummary } from "./run.ts";
-import { cancellable, drainReplies, liveDaemon, liveTranscript } from "./reply.ts";
+import { drainReplies, liveDaemon, liveTranscript } from "./reply.ts";
 
 /** Options of `nightshift dispatch`. */
 interface DispatchOptions {

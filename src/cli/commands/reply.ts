@@ -5,7 +5,7 @@ import type { Project } from "../../project.ts";
 import type { TranscriptListener } from "../../runner/transcript/recorder.ts";
 import type { SessionRow } from "../../store/schema.ts";
 import { findSession } from "../../store/sessions.ts";
-import { CliError, printJson, withProject } from "../context.ts";
+import { cancellable, CliError, printJson, withProject } from "../context.ts";
 import { formatEvent } from "../format.ts";
 import { printSummary } from "./run.ts";
 
@@ -23,29 +23,6 @@ export function liveTranscript(opts: { json?: boolean; verbose?: boolean }): Tra
     const line = formatEvent(ev, { verbose: opts.verbose ?? false });
     if (line !== undefined) console.log(line);
   };
-}
-
-/**
- * Runs `fn` with a signal that Ctrl-C (SIGINT) and SIGTERM abort (the agent's process group is
- * stopped), saying so on stderr unless `--json`.
- */
-export async function cancellable<T>(
-  json: boolean | undefined,
-  fn: (signal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const abort = new AbortController();
-  const onSignal = () => {
-    if (!json) console.error(pc.yellow("\ncancelling: stopping the agent…"));
-    abort.abort();
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
-    return await fn(abort.signal);
-  } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
-  }
 }
 
 /** The URL of the daemon serving the project, when one is alive. */

@@ -16,14 +16,17 @@ import {
 } from "../../config/load.ts";
 import type { ProjectConfig } from "../../config/project-schema.ts";
 import type { Routine, Trigger } from "../../config/routine-schema.ts";
-import type { compileSchedule as CompileSchedule } from "../../scheduler/schedule.ts";
+import type {
+  compileSchedule as CompileSchedule,
+  nextFireTimes as NextFireTimes,
+} from "../../scheduler/schedule.ts";
 import { routineSwitches, setRoutinePaused } from "../../store/routine-switches.ts";
 import { listRuns } from "../../store/runs.ts";
 import { listSessions } from "../../store/sessions.ts";
 import { CliError, printJson, withProject, workDir } from "../context.ts";
 import { table } from "../format.ts";
 import { errorCode } from "../../util/errors.ts";
-import { nextRuns, routineTimeZone, zonedTime } from "../zoned-time.ts";
+import { routineTimeZone, zonedTime } from "../zoned-time.ts";
 
 function describeTrigger(t: Trigger): string {
   if ("schedule" in t)
@@ -37,8 +40,8 @@ function describeTrigger(t: Trigger): string {
 }
 
 /** The next schedule fire of a routine after `now` (ms), if it has schedule triggers that parse. */
-function nextRun(r: Routine, now: number, compileSchedule: typeof CompileSchedule): number | undefined {
-  return nextRuns(r, now, 1, compileSchedule)[0]?.at;
+function nextRun(r: Routine, now: number, nextFireTimes: typeof NextFireTimes): number | undefined {
+  return nextFireTimes(r.triggers, now, 1)[0]?.at;
 }
 
 /** A routine's schedule triggers checked as the daemon runs them (time zone, DST, minimum interval), located. */
@@ -73,7 +76,7 @@ export function registerRoutines(program: Command): void {
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }, cmd: Command) => {
       // The scheduler (croner, cronstrue) loads only for the commands that use it.
-      const { compileSchedule } = await import("../../scheduler/schedule.ts");
+      const { nextFireTimes } = await import("../../scheduler/schedule.ts");
       await withProject(cmd, async (p) => {
         const { routines: list, errors } = loadRoutines(p.root);
         const last = await Promise.all(
@@ -92,7 +95,7 @@ export function registerRoutines(program: Command): void {
           printJson({
             routines: list.map((r, i) => ({
               ...routineJson(r),
-              next_run: r.enabled ? (nextRun(r, p.clock.now(), compileSchedule) ?? null) : null,
+              next_run: r.enabled ? (nextRun(r, p.clock.now(), nextFireTimes) ?? null) : null,
               last_session: last[i] ?? null,
               last_fire: lastFire[i] ?? null,
               paused: pausedOf(r),
@@ -120,7 +123,7 @@ export function registerRoutines(program: Command): void {
                   : pausedOf(r)
                     ? "paused"
                     : ((next) => zonedTime(next?.at, next?.timezone))(
-                        nextRuns(r, p.clock.now(), 1, compileSchedule)[0],
+                        nextFireTimes(r.triggers, p.clock.now(), 1)[0],
                       ),
                 lastFire[i]
                   ? `${zonedTime(lastFire[i]!.scheduled_for ?? lastFire[i]!.created_at, routineTimeZone(r))} ${lastFire[i]!.state}${lastFire[i]!.reason?.startsWith("late:") ? " (late)" : ""}`
@@ -146,8 +149,8 @@ export function registerRoutines(program: Command): void {
       const root = findProjectRoot(workDir(cmd));
       if (!root) throw new CliError("not in a nightshift project: run `nightshift init` first");
       const r = loadRoutine(root, name);
-      const { compileSchedule } = await import("../../scheduler/schedule.ts");
-      const upcoming = r.enabled ? nextRuns(r, Date.now(), 3, compileSchedule) : [];
+      const { nextFireTimes } = await import("../../scheduler/schedule.ts");
+      const upcoming = r.enabled ? nextFireTimes(r.triggers, Date.now(), 3) : [];
       if (opts.json) return printJson({ ...routineJson(r), next_runs: upcoming.map((n) => n.at) });
       console.log(
         [

@@ -5,7 +5,7 @@ import type { Project } from "../../project.ts";
 import type { Routine } from "../../config/routine-schema.ts";
 import type { TranscriptListener } from "../../runner/transcript/recorder.ts";
 import type { SessionRow } from "../../store/schema.ts";
-import { positiveInt, printJson, withProject } from "../context.ts";
+import { cancellable, positiveInt, printJson, withProject } from "../context.ts";
 import { formatEvent, sessionDuration, stateLabel } from "../format.ts";
 import { nextSteps, reasonLines } from "../next-steps.ts";
 
@@ -26,7 +26,7 @@ export async function runRoutine(project: Project, name: string, opts: RunOption
     console.error(pc.yellow(`note: routine "${name}" is disabled (enabled: false); running it once by hand`));
   // Loaded here, not at the top: `sessions` and `logs` import this module for its printers.
   const { runSession } = await import("../../runner/session.ts");
-  return cancellable(opts, async (signal) => {
+  return cancellable(opts.json, async (signal) => {
     const session = await runSession(project, {
       routine,
       ...(opts.text ? { text: opts.text } : {}),
@@ -60,7 +60,7 @@ async function runDequeRoutine(project: Project, routine: Routine, opts: RunOpti
     import("../../deque/guard/report.ts"),
     import("../../deque/run-result.ts"),
   ]);
-  return cancellable(opts, async (signal) => {
+  return cancellable(opts.json, async (signal) => {
     const result = await runRoutineOnce(project, routine, {
       ...(opts.text ? { text: opts.text } : {}),
       signal,
@@ -80,26 +80,6 @@ async function runDequeRoutine(project: Project, routine: Routine, opts: RunOpti
     }
     return result.sessions.every((s) => s.state === "succeeded") && (result.guard?.totals.errors ?? 0) === 0;
   });
-}
-
-/**
- * Runs `fn` with a signal that Ctrl-C (SIGINT) and SIGTERM abort — the running agent's process
- * group is stopped — saying so on stderr unless `--json`.
- */
-async function cancellable<T>(opts: RunOptions, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const abort = new AbortController();
-  const onSignal = () => {
-    if (!opts.json) console.error(pc.yellow("\ncancelling: stopping the agent…"));
-    abort.abort();
-  };
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
-    return await fn(abort.signal);
-  } finally {
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
-  }
 }
 
 /** Prints each transcript event as it is stored (nothing with `--json`). */

@@ -4,7 +4,7 @@ import { html } from "hono/html";
 import { loadRoutines } from "../../config/load.ts";
 import type { Trigger } from "../../config/routine-schema.ts";
 import { fireRoutine } from "../../queue/fire.ts";
-import { compileSchedule } from "../../scheduler/schedule.ts";
+import { compileSchedule, nextFireTimes } from "../../scheduler/schedule.ts";
 import { endLogin, logIn } from "../../store/dashboard-users.ts";
 import { pausedRoutines, setRoutinePaused } from "../../store/routine-switches.ts";
 import {
@@ -413,7 +413,7 @@ export function dashboardRoutes(deps: AppDeps, opts: DashboardOptions = {}): Hon
     const views: RoutineView[] = loaded.routines.map((r) => ({
       routine: r,
       triggers: r.triggers.map((t) => triggerWords(t, describe)),
-      next: nextFires(r.triggers, now, 3),
+      next: nextFireTimes(r.triggers, now, 3),
       last: last.get(r.name) ?? [],
       paused: paused.has(r.name) ? (paused.get(r.name)!.reason ?? "") : null,
     }));
@@ -564,29 +564,4 @@ async function reposWithPrs(deps: AppDeps): Promise<string[]> {
     .distinct()
     .execute();
   return rows.map((r) => r.repo);
-}
-
-/** The next `count` schedule fires after `now` across `triggers` (invalid schedules left out). */
-export function nextFires(
-  triggers: readonly Trigger[],
-  now: number,
-  count: number,
-): { at: number; timezone: string }[] {
-  const out: { at: number; timezone: string }[] = [];
-  for (const t of triggers) {
-    if (!("schedule" in t)) continue;
-    try {
-      const s = compileSchedule(t as Parameters<typeof compileSchedule>[0]);
-      let from = now;
-      for (let i = 0; i < count; i++) {
-        const at = s.nextAfter(from);
-        if (at === undefined) break;
-        out.push({ at, timezone: s.timezone });
-        from = at;
-      }
-    } catch {
-      // an invalid schedule: `routines validate` reports it
-    }
-  }
-  return out.sort((a, b) => a.at - b.at).slice(0, count);
 }
