@@ -469,11 +469,20 @@ export interface UsageRow {
   outputTokens: number;
   cacheTokens: number;
   costUsd: number;
+  /**
+   * Per routine or model only: its cost (USD) per UTC day (`2026-11-29` → cost), days without
+   * sessions left out. Absent on rows per day.
+   */
+  costPerDay?: Record<string, number>;
 }
+
+/** A day number (days since the epoch, UTC) as `2026-11-29`. */
+const dayKey = (n: unknown): string => new Date(Number(n) * 86_400_000).toISOString().slice(0, 10);
 
 /**
  * Usage of the sessions created since `since` (ms), per UTC day, routine or model, ordered by
- * the key (days ascending; routines and models by cost, highest first).
+ * the key (days ascending; routines and models by cost, highest first). Rows per routine or
+ * model carry their cost per day ({@link UsageRow.costPerDay}).
  */
 export async function usageBy(
   db: Kysely<Database>,
@@ -500,13 +509,32 @@ export async function usageBy(
     .groupBy(sql`1`)
     .orderBy(by === "day" ? sql`1` : sql`6 desc`)
     .execute();
+  const perDay = new Map<string, Record<string, number>>();
+  if (by !== "day") {
+    const split = await db
+      .selectFrom("sessions")
+      .select([
+        key.as("k"),
+        sql<number>`cast(created_at / 86400000 as integer)`.as("d"),
+        sql<number>`coalesce(sum(cost_usd), 0)`.as("cost"),
+      ])
+      .where("created_at", ">=", since)
+      .groupBy([sql`1`, sql`2`])
+      .execute();
+    for (const r of split) {
+      const days = perDay.get(String(r.k)) ?? {};
+      days[dayKey(r.d)] = Number(r.cost ?? 0);
+      perDay.set(String(r.k), days);
+    }
+  }
   return rows.map((r) => ({
-    key: by === "day" ? new Date(Number(r.k) * 86_400_000).toISOString().slice(0, 10) : String(r.k),
+    key: by === "day" ? dayKey(r.k) : String(r.k),
     sessions: Number(r.n),
     inputTokens: Number(r.input ?? 0),
     outputTokens: Number(r.output ?? 0),
     cacheTokens: Number(r.cache ?? 0),
     costUsd: Number(r.cost ?? 0),
+    ...(by === "day" ? {} : { costPerDay: perDay.get(String(r.k)) ?? {} }),
   }));
 }
 

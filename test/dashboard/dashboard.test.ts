@@ -474,3 +474,49 @@ describe("routine and pull request actions", () => {
     await page.close();
   });
 });
+
+describe("the usage page", () => {
+  it("charts cost per day per routine (at most 8 series, the rest as other) and per model", async () => {
+    const s = await start();
+    const db = s.project.store.db;
+    const day = 86_400_000;
+    // Ten routines, r0 the most expensive; each ran today and two days ago, on one of two models.
+    for (let i = 0; i < 10; i++)
+      for (const [ago, cost] of [
+        [0, 10 - i],
+        [2, 1],
+      ] as const) {
+        const id = await addSession(s.project, `r${i}`, { createdAt: s.clock.now() - ago * day });
+        await updateSession(db, id, { cost_usd: cost, input_tokens: 100, output_tokens: 10 });
+        await db
+          .updateTable("sessions")
+          .set({ model: i % 2 === 0 ? "model-even" : "model-odd" })
+          .where("id", "=", id)
+          .execute();
+      }
+    const { page, dialogs } = await newPage();
+    await page.goto(`${s.url}/usage`);
+    const charts = page.locator(".chart");
+    await expect.poll(() => page.locator(".chart canvas").count()).toBe(4);
+    expect(await charts.count()).toBe(4);
+    const legend = (id: string) =>
+      page.locator(`[data-chart="${id}"] .u-legend .u-series:not(:first-child) .u-label`).allTextContents();
+    expect(await legend("cost-routine-data")).toEqual(["r0", "r1", "r2", "r3", "r4", "r5", "r6", "other"]);
+    expect(await legend("cost-model-data")).toEqual(["model-even", "model-odd"]);
+    expect(await legend("cost-data")).toEqual(["cost USD"]);
+    // "other" sums r7, r8 and r9 per day: 3 + 2 + 1 today, 1 each two days ago.
+    const spec = JSON.parse((await page.locator("#cost-routine-data").textContent())!) as {
+      series: string[];
+      data: number[][];
+    };
+    const other = spec.data[spec.series.indexOf("other") + 1]!;
+    expect(other.at(-1)).toBe(6);
+    expect(other.at(-3)).toBe(3);
+    expect(other.reduce((a, b) => a + b, 0)).toBe(9);
+    const even = JSON.parse((await page.locator("#cost-model-data").textContent())!).data[1] as number[];
+    expect(even.at(-1)).toBe(10 + 8 + 6 + 4 + 2);
+    await screenshot(page, "usage-split");
+    expect(dialogs).toEqual([]);
+    await page.close();
+  });
+});

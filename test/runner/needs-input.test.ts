@@ -13,7 +13,18 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadRoutine } from "../../src/config/load.ts";
 import { openProject, type Project } from "../../src/project.ts";
-import { ASK_HOOK_SCRIPT, askAnswersDir, writeToolAnswer } from "../../src/runner/mcp/ask-user.ts";
+import { createApp } from "../../src/server/app.ts";
+import { RateLimiter } from "../../src/server/rate-limit.ts";
+import { insertApiToken } from "../../src/store/api-tokens.ts";
+import { runOfSession } from "../../src/store/runs.ts";
+import { createApiToken } from "../../src/triggers/api-token.ts";
+import {
+  ASK_HOOK_SCRIPT,
+  ASK_USER_SERVER_NAME,
+  askAnswersDir,
+  writeToolAnswer,
+} from "../../src/runner/mcp/ask-user.ts";
+import { NIGHTSHIFT_ROOT } from "../../src/runner/agents/env.ts";
 import { AnswerError, answerMessage, checkAnswer } from "../../src/runner/questions.ts";
 import { runSession } from "../../src/runner/session.ts";
 import type { SessionRow } from "../../src/store/schema.ts";
@@ -110,6 +121,43 @@ describe("needs input with the real Claude Code CLI", () => {
       expect(() => checkAnswer(q!, "green")).toThrow(AnswerError);
       expect(() => checkAnswer(q!, "green")).toThrow(/not a choice.*1\. "red", 2\. "blue"/);
       expect((await sessionQuestions(project.store.db, s.id)).length).toBe(1);
+
+      // The API answers it too: POST /v1/sessions/<id>/messages with the routine's token.
+      const app = createApp({
+        project,
+        baseUrl: "http://127.0.0.1:7070",
+        rateLimiter: new RateLimiter({ limit: 100, windowMs: 60_000, clock: project.clock }),
+        env: {},
+      });
+      const t = createApiToken();
+      const { id: tokenId } = await insertApiToken(project.store.db, {
+        routine: "job",
+        prefix: t.prefix,
+        hash: t.hash,
+        now: project.clock.now(),
+      });
+      const send = (text: string) =>
+        app.request(`/v1/sessions/${s.id}/messages`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${t.token}`, "content-type": "application/json" },
+          body: JSON.stringify({ text }),
+        });
+      const wrong = await send("green");
+      expect(wrong.status).toBe(400);
+      expect(((await wrong.json()) as { message: string }).message).toMatch(/1\. "red", 2\. "blue"/);
+      expect((await openSessionQuestion(project.store.db, s.id))?.answer).toBeNull();
+      const ok = await send("blue");
+      expect(ok.status).toBe(200);
+      const body = (await ok.json()) as { type: string; outcome: string; session_id: string };
+      expect(body).toMatchObject({ type: "answer", outcome: "queued" });
+      const [answered] = await sessionQuestions(project.store.db, s.id);
+      expect(answered).toMatchObject({
+        answer: { "Which colour should the button be?": "blue" },
+        answeredBy: `api:${tokenId}`,
+      });
+      // The asking session no longer waits; its follow-up is queued for a worker.
+      expect((await findSession(project.store.db, s.id))?.state).toBe("succeeded");
+      expect(await runOfSession(project.store.db, body.session_id)).toMatchObject({ state: "pending" });
     } finally {
       await model.close();
     }
@@ -331,4 +379,85 @@ describe("needs input with the real Codex CLI", () => {
       await model.close();
     }
   }, 180_000);
+});
+
+/**
+ * A `command` agent's script: a Node program that, as an MCP client, starts the `ask_user`
+ * server from `$NIGHTSHIFT_MCP_CONFIG` and asks; on its follow-up it prints the prompt it got.
+ */
+function askingScript(): string {
+  const sdk = join(NIGHTSHIFT_ROOT, "node_modules", "@modelcontextprotocol", "sdk", "dist", "esm", "client");
+  return `import { readFileSync } from "node:fs";
+import { Client } from ${JSON.stringify(join(sdk, "index.js"))};
+import { StdioClientTransport } from ${JSON.stringify(join(sdk, "stdio.js"))};
+if (process.env.NIGHTSHIFT_PARENT_SESSION_ID) {
+  const prompt = readFileSync(process.env.NIGHTSHIFT_PROMPT_FILE, "utf8");
+  console.log(JSON.stringify({ parent: process.env.NIGHTSHIFT_PARENT_SESSION_ID, prompt }));
+  process.exit(0);
+}
+const { mcpServers } = JSON.parse(readFileSync(process.env.NIGHTSHIFT_MCP_CONFIG, "utf8"));
+const server = mcpServers.${ASK_USER_SERVER_NAME};
+const client = new Client({ name: "command-agent", version: "1.0.0" });
+await client.connect(new StdioClientTransport({ command: server.command, args: server.args, env: server.env }));
+const reply = await client.callTool({ name: "ask_user", arguments: ${JSON.stringify(QUESTIONS)} });
+console.log(reply.content[0].text);
+await client.close();
+`;
+}
+
+describe("needs input with a command agent", () => {
+  it("ask_user over $NIGHTSHIFT_MCP_CONFIG ends the session needs_input; `reply` runs the command again with the answer as its prompt", async () => {
+    const repo = await makeRepo({ "README.md": "x\n", "ask.mjs": askingScript() });
+    writeRoutine(repo, "job", ["agent: command", "command: node ask.mjs", "timeout: 2m"].join("\n"));
+    const store = async <T>(fn: (db: Project["store"]["db"]) => Promise<T>): Promise<T> => {
+      const project = await openProject(repo);
+      try {
+        return await fn(project.store.db);
+      } finally {
+        await project.close();
+      }
+    };
+
+    const run = await runCli(repo, ["run", "job", "--json"]);
+    const asking = JSON.parse(run.stdout) as SessionRow;
+    expect(asking.state, `${asking.reason} ${run.stderr}`).toBe("needs_input");
+    expect(asking.infra_outcome).toBe("ok");
+    const q = (await store((db) => openSessionQuestion(db, asking.id)))!;
+    expect(q.questions).toEqual(QUESTIONS.questions);
+    expect(q.toolUseId).toBeNull();
+    const events = await store((db) =>
+      readEvents<{ type: string; id?: string; questions?: unknown; text?: string }>(db, asking.id),
+    );
+    expect(events.filter((e) => e.data.type === "question").map((e) => e.data)).toEqual([
+      { type: "question", id: q.id, questions: QUESTIONS.questions },
+    ]);
+    // The server's reply reached the script (its stdout is the transcript).
+    expect(
+      events.some((e) => e.data.type === "assistant" && /sent to the person/.test(e.data.text ?? "")),
+    ).toBe(true);
+    expect(existsSync(join(asking.workspace_path!, "tmp", "ask-user-question.json"))).toBe(false);
+
+    // Answer by number: the command runs again, as a follow-up, with the answer as its prompt.
+    const ok = await runCli(repo, ["reply", asking.id, "2"]);
+    expect(ok.exitCode, ok.stdout + ok.stderr).toBe(0);
+    const [follow, ...more] = await store((db) => followUpsOf(db, asking.id));
+    expect(more).toEqual([]);
+    expect(follow, follow?.reason ?? "").toMatchObject({
+      parent_session_id: asking.id,
+      state: "succeeded",
+      workspace_path: asking.workspace_path,
+    });
+    const followEvents = await store((db) => readEvents<{ type: string; text?: string }>(db, follow!.id));
+    const printed = followEvents
+      .filter((e) => e.data.type === "assistant" && e.data.text?.startsWith("{"))
+      .map((e) => JSON.parse(e.data.text!) as { parent: string; prompt: string });
+    expect(printed).toHaveLength(1);
+    expect(printed[0]!.parent).toBe(asking.id);
+    expect(printed[0]!.prompt).toContain(answerMessage({ "Which colour should the button be?": "blue" }));
+    const [answered] = await store((db) => sessionQuestions(db, asking.id));
+    expect(answered).toMatchObject({
+      answer: { "Which colour should the button be?": "blue" },
+      answeredBy: "cli",
+    });
+  }, 120_000);
 });

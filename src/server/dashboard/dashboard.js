@@ -9,7 +9,17 @@ document.querySelectorAll("[data-chart]").forEach(function (el) {
     height: 220,
     series: [spec.x ? { label: spec.x } : {}].concat(
       spec.series.map(function (s, i) {
-        return { label: s, stroke: ["#3b5bdb", "#2b8a3e", "#c92a2a", "#b7791f"][i % 4], width: 2 };
+        var colours = [
+          "#3b5bdb",
+          "#2b8a3e",
+          "#c92a2a",
+          "#b7791f",
+          "#862e9c",
+          "#0b7285",
+          "#e8590c",
+          "#495057",
+        ];
+        return { label: s, stroke: colours[i % colours.length], width: 2 };
       }),
     ),
   };

@@ -154,7 +154,14 @@ export function runsPage(ctx: PageCtx, runs: RunWithSession[]): Html {
   );
 }
 
-/** The Usage page: cost and tokens per day (charts), per routine and per model. */
+/** Most series in a chart of cost per routine or model; the rest are summed as "other". */
+export const USAGE_CHART_SERIES = 8;
+
+/**
+ * The Usage page: cost and tokens per day (charts), cost per day split by routine and by model
+ * (charts of at most {@link USAGE_CHART_SERIES} series), and tables per routine and per model.
+ * `days` is every day of the range in order; `byRoutine` and `byModel` come by cost, highest first.
+ */
 export function usagePage(
   ctx: PageCtx,
   days: UsageRow[],
@@ -163,6 +170,21 @@ export function usagePage(
   sinceDays: number,
 ): Html {
   const x = days.map((d) => Date.parse(`${d.key}T00:00:00Z`) / 1000);
+  // One series per routine or model (rows come by cost, highest first): at most
+  // USAGE_CHART_SERIES, the cheapest summed as "other" when there are more.
+  const costSplit = (id: string, rows: UsageRow[]) => {
+    const shown = rows.length > USAGE_CHART_SERIES ? rows.slice(0, USAGE_CHART_SERIES - 1) : rows;
+    const rest = rows.slice(shown.length);
+    const perDay = (rs: UsageRow[]) =>
+      days.map((d) => rs.reduce((sum, r) => sum + (r.costPerDay?.[d.key] ?? 0), 0));
+    const series = shown.map((r) => ({ label: r.key, data: perDay([r]) }));
+    if (rest.length > 0) series.push({ label: "other", data: perDay(rest) });
+    return chartData(
+      id,
+      series.map((s) => s.label),
+      [x, ...series.map((s) => s.data)],
+    );
+  };
   const table = (title: string, rows: UsageRow[]) =>
     html`<h2>${title}</h2>
       <table>
@@ -209,7 +231,13 @@ export function usagePage(
         ["input", "output", "cache"],
         [x, days.map((d) => d.inputTokens), days.map((d) => d.outputTokens), days.map((d) => d.cacheTokens)],
       )}
-      ${table("Per routine", byRoutine)} ${table("Per model", byModel)}
+      <h2>Cost per day and routine (USD)</h2>
+      <div class="chart" data-chart="cost-routine-data"></div>
+      ${costSplit("cost-routine-data", byRoutine)}
+      <h2>Cost per day and model (USD)</h2>
+      <div class="chart" data-chart="cost-model-data"></div>
+      ${costSplit("cost-model-data", byModel)} ${table("Per routine", byRoutine)}
+      ${table("Per model", byModel)}
       <script src="/assets/dashboard.js" defer></script>`,
   );
 }
