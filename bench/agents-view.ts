@@ -32,7 +32,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type ServerType, serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../test/support/browser.ts";
 import type { Insertable } from "kysely";
 import { openProject } from "../src/project.ts";
 import type { ForgePullRequestsTable } from "../src/store/schema.ts";
@@ -180,19 +180,7 @@ const server: ServerType = await new Promise((resolve) => {
   const s = serve({ fetch: app.fetch, hostname: "127.0.0.1", port: 0 }, () => resolve(s));
 });
 const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-  ],
-});
+const browser = await launchChromium();
 const tab = await browser.newPage();
 await tab.goto(`${url}/assets/dashboard.css`);
 await tab.evaluate(`new Promise((resolve) => {

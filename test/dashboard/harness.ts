@@ -4,7 +4,8 @@
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type ServerType, serve } from "@hono/node-server";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
+export { launchChromium } from "../support/browser.ts";
 import { openProject, type Project } from "../../src/project.ts";
 import { createApp } from "../../src/server/app.ts";
 import { RateLimiter } from "../../src/server/rate-limit.ts";
@@ -66,23 +67,6 @@ export async function serveProject(opts: { host?: string; env?: NodeJS.ProcessEn
       await project.close();
     },
   };
-}
-
-/** Debian's Chromium, headless; Playwright gives each launch a fresh temporary profile. */
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
 }
 
 let counter = 0;

@@ -1,10 +1,10 @@
 import { selectChecks, updatePullRequest } from "../../store/forge-items.ts";
-import { git, GitError, gitMaybe } from "../../util/git.ts";
+import { git, gitMaybe } from "../../util/git.ts";
 import { serialised } from "../../util/serialised.ts";
 import { type CheckResult, ForgeError, type LocalMergeResult } from "../types.ts";
 import { CI_CHECK } from "./ci-command.ts";
 import { settleMerged } from "./merge-status.ts";
-import { mergeTree } from "./merge-tree.ts";
+import { changedOnBothSides, compareAndSwapRef, mergeIdentityEnv, mergeTree } from "./merge-tree.ts";
 import { toCheck } from "./rows.ts";
 import { barePath, branchTips, type LocalForgeState, pullRequestRow, repoLock } from "./state.ts";
 
@@ -100,7 +100,7 @@ async function merge(
       detail: `checks not finished on ${head.slice(0, 10)}: ${pending.map((c) => `${c.name} (${c.status})`).join(", ")} (run them with \`nightshift pr checks ${number} --run\`)`,
     };
 
-  const env = identityEnv(s);
+  const env = mergeIdentityEnv(s.identity, s.clock.now());
   let hook = opts.beforeUpdate;
   for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
     const base = await gitMaybe(bare, ["rev-parse", "--verify", "--quiet", `refs/heads/${row.base}`]);
@@ -122,20 +122,14 @@ async function merge(
       hook = undefined;
       await h();
     }
-    try {
-      await git(bare, [
-        "update-ref",
-        "-m",
-        `nightshift: merge pull request #${number}`,
-        `refs/heads/${row.base}`,
-        commit,
-        base,
-      ]);
-    } catch (err) {
-      const now = await gitMaybe(bare, ["rev-parse", "--verify", "--quiet", `refs/heads/${row.base}`]);
-      if (err instanceof GitError && now !== base) continue; // someone pushed to the base: redo on top
-      throw err;
-    }
+    const cas = await compareAndSwapRef(
+      bare,
+      `refs/heads/${row.base}`,
+      commit,
+      base,
+      `nightshift: merge pull request #${number}`,
+    );
+    if (!cas.moved) continue; // someone pushed to the base: redo on top
     await updatePullRequest(s.db, repo, number, { state: "merged", updated_at: s.clock.now() });
     return { merged: true, sha: commit, base: row.base, baseBefore: base, headSha: head };
   }
@@ -144,26 +138,4 @@ async function merge(
     reason: "base_moved",
     detail: `${row.base} moved ${CAS_ATTEMPTS} times while merging; try again`,
   };
-}
-
-/** Author and committer of the merge commit: the environment's, else the forge's identity, at the clock's time. */
-function identityEnv(s: LocalForgeState): Record<string, string> {
-  const date = `@${Math.floor(s.clock.now() / 1000)} +0000`;
-  const env: Record<string, string> = {};
-  for (const role of ["AUTHOR", "COMMITTER"]) {
-    env[`GIT_${role}_NAME`] = process.env[`GIT_${role}_NAME`] ?? s.identity.name;
-    env[`GIT_${role}_EMAIL`] = process.env[`GIT_${role}_EMAIL`] ?? s.identity.email;
-    env[`GIT_${role}_DATE`] = process.env[`GIT_${role}_DATE`] ?? date;
-  }
-  return env;
-}
-
-/** Files changed on both sides since the merge base of `base` and `head`, sorted. */
-async function changedOnBothSides(bare: string, base: string, head: string): Promise<string[]> {
-  const names = async (a: string, b: string) =>
-    new Set(
-      ((await gitMaybe(bare, ["diff", "--name-only", `${a}...${b}`])) ?? "").split("\n").filter(Boolean),
-    );
-  const [ours, theirs] = await Promise.all([names(head, base), names(base, head)]);
-  return [...ours].filter((f) => theirs.has(f)).sort();
 }

@@ -1,9 +1,9 @@
 import { updatePullRequest } from "../../store/forge-items.ts";
-import { git, GitError, gitMaybe } from "../../util/git.ts";
+import { git } from "../../util/git.ts";
 import { serialised } from "../../util/serialised.ts";
 import { ForgeError, type LocalUpdateBranchResult } from "../types.ts";
 import { settleMerged } from "./merge-status.ts";
-import { mergeTree } from "./merge-tree.ts";
+import { changedOnBothSides, compareAndSwapRef, mergeIdentityEnv, mergeTree } from "./merge-tree.ts";
 import { barePath, branchTips, type LocalForgeState, pullRequestRow, repoLock } from "./state.ts";
 
 export type { LocalUpdateBranchResult } from "../types.ts";
@@ -66,47 +66,25 @@ async function update(
       detail: `merging ${row.base} into ${row.head}: ${merge.detail}${both.length ? ` (files changed on both sides: ${both.join(", ")})` : ""}`,
     };
   }
-  const date = `@${Math.floor(s.clock.now() / 1000)} +0000`;
-  const env: Record<string, string> = {};
-  for (const role of ["AUTHOR", "COMMITTER"]) {
-    env[`GIT_${role}_NAME`] = process.env[`GIT_${role}_NAME`] ?? s.identity.name;
-    env[`GIT_${role}_EMAIL`] = process.env[`GIT_${role}_EMAIL`] ?? s.identity.email;
-    env[`GIT_${role}_DATE`] = process.env[`GIT_${role}_DATE`] ?? date;
-  }
+  const env = mergeIdentityEnv(s.identity, s.clock.now());
   const commit = await git(
     bare,
     ["commit-tree", merge.tree, "-p", head, "-p", base, "-m", `Merge branch '${row.base}' into ${row.head}`],
     { env },
   );
-  try {
-    await git(bare, [
-      "update-ref",
-      "-m",
-      `nightshift: update branch of #${number}`,
-      `refs/heads/${row.head}`,
-      commit,
-      head,
-    ]);
-  } catch (err) {
-    const now = await gitMaybe(bare, ["rev-parse", "--verify", "--quiet", `refs/heads/${row.head}`]);
-    if (err instanceof GitError && now !== head)
-      return {
-        updated: false,
-        reason: "head_moved",
-        detail: `${row.head} moved to ${now ?? "nothing"} while merging; expected ${head}`,
-      };
-    throw err;
-  }
+  const cas = await compareAndSwapRef(
+    bare,
+    `refs/heads/${row.head}`,
+    commit,
+    head,
+    `nightshift: update branch of #${number}`,
+  );
+  if (!cas.moved)
+    return {
+      updated: false,
+      reason: "head_moved",
+      detail: `${row.head} moved to ${cas.now ?? "nothing"} while merging; expected ${head}`,
+    };
   await updatePullRequest(s.db, repo, number, { updated_at: s.clock.now() });
   return { updated: true, headSha: commit };
-}
-
-/** Files changed on both sides since the merge base of `head` and `base`, sorted. */
-async function changedOnBothSides(bare: string, head: string, base: string): Promise<string[]> {
-  const names = async (a: string, b: string) =>
-    new Set(
-      ((await gitMaybe(bare, ["diff", "--name-only", `${a}...${b}`])) ?? "").split("\n").filter(Boolean),
-    );
-  const [ours, theirs] = await Promise.all([names(base, head), names(head, base)]);
-  return [...ours].filter((f) => theirs.has(f)).sort();
 }
